@@ -1,0 +1,178 @@
+"""All configuration, read from the environment in one place and validated at start-up.
+
+``load_config(environ)`` returns an immutable :class:`Config` or raises :class:`ConfigError` whose
+message is one line naming the offending variable. Nothing else in the service reads ``os.environ``.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, TypeVar
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A missing or invalid environment variable; the message names it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    jwt_secret: str
+    ceramic_cache_scorer_id: int
+    trusted_iam_issuers: tuple[str, ...]
+    internal_api_key: str | None
+    internal_auth_disabled: bool = False
+    port: int = 8000
+    db_pool_size: int = 10
+    db_pool_timeout: float = 1.0
+    db_connect_timeout: float = 3.0
+    db_statement_timeout_ms: int = 5000
+    siwe_jwt_public_key: str | None = None
+    human_points_enabled: bool = False
+    human_points_write_enabled: bool = False
+    human_points_start_timestamp: int = 0
+    human_points_mta_enabled: bool = False
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+    otel_enabled: bool = False
+    otel: Mapping[str, str] = field(default_factory=dict)
+
+    def safe_summary(self) -> dict:
+        """Settings worth logging at start-up, without secrets."""
+        return {
+            "port": self.port,
+            "db_pool_size": self.db_pool_size,
+            "db_pool_timeout": self.db_pool_timeout,
+            "db_statement_timeout_ms": self.db_statement_timeout_ms,
+            "ceramic_cache_scorer_id": self.ceramic_cache_scorer_id,
+            "trusted_iam_issuers": list(self.trusted_iam_issuers),
+            "internal_auth_disabled": self.internal_auth_disabled,
+            "human_points_enabled": self.human_points_enabled,
+            "human_points_write_enabled": self.human_points_write_enabled,
+            "max_body_bytes": self.max_body_bytes,
+            "otel_enabled": self.otel_enabled,
+        }
+
+
+def _get(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T | None = None,
+         required: bool = False) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        if required:
+            raise ConfigError(f"{name} is required but not set")
+        return default  # type: ignore[return-value]
+    try:
+        return parse(raw.strip())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{name} is invalid: {exc}") from None
+
+
+def _bool(raw: str) -> bool:
+    value = raw.lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"expected an integer, got {raw!r}") from None
+        if value < minimum:
+            raise ValueError(f"must be >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"must be > 0, got {raw}")
+    return value
+
+
+def _issuers(raw: str) -> tuple[str, ...]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValueError("expected a JSON list of issuer DIDs, e.g. [\"did:ethr:0x...\"]") from None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("expected a non-empty JSON list of issuer DID strings")
+    return tuple(value)
+
+
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("postgres://", "postgresql://")) and "dbname=" not in raw:
+        raise ValueError("expected a postgresql:// URL or a libpq keyword/value string")
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    value = raw.upper()
+    if value not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return value
+
+
+def _pem_or_base64(raw: str) -> str:
+    if "-----BEGIN" in raw:
+        return raw.replace("\\n", "\n")
+    import base64
+    import binascii
+
+    try:
+        decoded = base64.b64decode(raw, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("expected a PEM public key or base64 of one") from None
+    if "-----BEGIN" not in decoded:
+        raise ValueError("expected a PEM public key or base64 of one")
+    return decoded
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    internal_auth_disabled = _get(env, "INTERNAL_AUTH_DISABLED", _bool, False)
+    jwt_secret = _get(env, "JWT_SECRET", str) or _get(env, "SECRET_KEY", str)
+    if not jwt_secret:
+        raise ConfigError("JWT_SECRET is required but not set (SECRET_KEY is accepted as a fallback)")
+    otel = {k: v for k, v in env.items() if k.startswith("OTEL_")}
+    otel_disabled = _get(env, "OTEL_SDK_DISABLED", _bool, False)
+    otel_enabled = not otel_disabled and any(
+        k in otel for k in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    return Config(
+        database_url=_get(env, "DATABASE_URL", _database_url, required=True),
+        # Django stores SECRET_KEY with surrounding quotes in some deployments; upstream trims them.
+        jwt_secret=jwt_secret.strip('"'),
+        ceramic_cache_scorer_id=_get(env, "CERAMIC_CACHE_SCORER_ID", _int_at_least(1), required=True),
+        trusted_iam_issuers=_get(env, "TRUSTED_IAM_ISSUERS", _issuers, required=True),
+        internal_api_key=_get(env, "INTERNAL_API_KEY", str, required=not internal_auth_disabled),
+        internal_auth_disabled=internal_auth_disabled,
+        port=_get(env, "PORT", _int_at_least(1), 8000),
+        db_pool_size=_get(env, "DB_POOL_SIZE", _int_at_least(1), 10),
+        db_pool_timeout=_get(env, "DB_POOL_TIMEOUT", _positive_float, 1.0),
+        db_connect_timeout=_get(env, "DB_CONNECT_TIMEOUT", _positive_float, 3.0),
+        db_statement_timeout_ms=_get(env, "DB_STATEMENT_TIMEOUT_MS", _int_at_least(0), 5000),
+        siwe_jwt_public_key=_get(env, "SIWE_JWT_PUBLIC_KEY", _pem_or_base64),
+        human_points_enabled=_get(env, "HUMAN_POINTS_ENABLED", _bool, False),
+        human_points_write_enabled=_get(env, "HUMAN_POINTS_WRITE_ENABLED", _bool, False),
+        human_points_start_timestamp=_get(env, "HUMAN_POINTS_START_TIMESTAMP", _int_at_least(0), 0),
+        human_points_mta_enabled=_get(env, "HUMAN_POINTS_MTA_ENABLED", _bool, False),
+        max_body_bytes=_get(env, "MAX_BODY_BYTES", _int_at_least(1024), 1024 * 1024),
+        log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
+        otel_enabled=otel_enabled,
+        otel=otel,
+    )

@@ -1,0 +1,93 @@
+"""Bounded LRU cache and the credential digest that keys it.
+
+The cache is a plain ``OrderedDict``: every operation is a handful of C-level
+dict calls and never yields, so it is safe to share between the greenlets of
+one process without a lock. Under real threads the worst a race can do is
+raise ``KeyError`` inside ``get``/``put``; both swallow it (a lost cache entry
+costs one extra verification, never a wrong answer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any, Generic, Hashable, TypeVar
+
+import orjson
+
+V = TypeVar("V")
+
+_MISSING = object()
+
+# datetime/dataclass objects would otherwise be serialized as if they were
+# strings/dicts, so a non-JSON credential could share a digest with a JSON one.
+_DUMPS_OPTIONS = (
+    orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+class LRUCache(Generic[V]):
+    """A size-bounded least-recently-used mapping. ``maxsize <= 0`` disables it."""
+
+    __slots__ = ("maxsize", "_data", "hits", "misses")
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = int(maxsize)
+        self._data: OrderedDict[Hashable, V] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._data
+
+    def get(self, key: Hashable, default: Any = None) -> V | Any:
+        value = self._data.get(key, _MISSING)
+        if value is _MISSING:
+            self.misses += 1
+            return default
+        self.hits += 1
+        try:
+            self._data.move_to_end(key)
+        except KeyError:  # evicted by a concurrent thread; the value is still good
+            pass
+        return value
+
+    def put(self, key: Hashable, value: V) -> None:
+        if self.maxsize <= 0:
+            return
+        data = self._data
+        data[key] = value
+        data.move_to_end(key)
+        while len(data) > self.maxsize:
+            try:
+                data.popitem(last=False)
+            except KeyError:
+                break
+
+    # pyld's ContextResolver uses item assignment on its shared cache.
+    __setitem__ = put
+
+    def clear(self) -> None:
+        self._data.clear()
+        self.hits = self.misses = 0
+
+
+class CredentialTooLarge(ValueError):
+    pass
+
+
+def credential_digest(credential: Any, max_bytes: int) -> bytes:
+    """Digest of the whole credential (key order does not matter).
+
+    Raises ``TypeError``/``orjson.JSONEncodeError`` for values that are not
+    plain JSON (non-string keys, integers beyond 64 bits, nesting deeper than
+    orjson's limit, datetimes, lone surrogates) and ``CredentialTooLarge``
+    above ``max_bytes`` of serialized JSON.
+    """
+    data = orjson.dumps(credential, option=_DUMPS_OPTIONS)
+    if len(data) > max_bytes:
+        raise CredentialTooLarge(len(data))
+    return hashlib.blake2b(data, digest_size=20).digest()

@@ -1,0 +1,169 @@
+"""Verdict, reasons, and the non-cryptographic credential checks.
+
+These checks depend on the caller's address, the trusted-issuer list and the
+clock, so they run on every call (they are cheap); only the proof result is
+cached (see ``verifier.py``).
+
+Semantics follow the Python (Django) scorer, scoring.md section 1.2, except
+where that raises: a missing or unparseable ``expirationDate`` is an invalid
+credential here, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+SUBJECT_PREFIX = "did:pkh:eip155:1:"
+
+
+class Reason:
+    """The stable reason strings a ``Verdict`` may carry."""
+
+    MALFORMED = "malformed credential"
+    UNTRUSTED_ISSUER = "untrusted issuer"
+    INVALID_EXPIRATION = "invalid expiration date"
+    EXPIRED = "expired"
+    SUBJECT_MISMATCH = "subject mismatch"
+    MISSING_PROVIDER = "missing provider"
+    MISSING_NULLIFIERS = "missing nullifiers"
+    UNSUPPORTED_PROOF = "unsupported proof type"
+    UNSUPPORTED_CONTEXT = "unsupported context"
+    INVALID_SIGNATURE = "invalid signature"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    valid: bool
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+
+VALID = Verdict(True, None)
+
+# One shared instance per reason, so a verdict is never allocated per call.
+_VERDICTS = {
+    value: Verdict(False, value)
+    for name, value in vars(Reason).items()
+    if not name.startswith("_")
+}
+
+
+def invalid(reason: str) -> Verdict:
+    return _VERDICTS.get(reason) or Verdict(False, reason)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_expiration(value: Any) -> datetime | None:
+    """``expirationDate`` as an aware datetime, or None if absent/unparseable/naive.
+
+    Python's scorer uses ``datetime.fromisoformat`` (3.11 accepts ``Z``); a
+    value without an offset cannot be compared with an aware "now" there, so
+    it is refused here.
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        return None
+    return parsed
+
+
+def raw_nullifiers(subject: dict) -> list[str] | str:
+    """The nullifier values of a credential subject, or a reason string.
+
+    Python's rule: ``[hash]`` when ``hash`` is present (legacy stamps),
+    otherwise ``nullifiers``. Values must be non-empty strings.
+    """
+    if "hash" in subject and subject["hash"] is not None:
+        value = subject["hash"]
+        if not isinstance(value, str):
+            return Reason.MALFORMED
+        return [value] if value else Reason.MISSING_NULLIFIERS
+    values = subject.get("nullifiers")
+    if values is None:
+        return Reason.MISSING_NULLIFIERS
+    if not isinstance(values, list):
+        return Reason.MALFORMED
+    if not values:
+        return Reason.MISSING_NULLIFIERS
+    for item in values:
+        if not isinstance(item, str):
+            return Reason.MALFORMED
+        if not item:
+            return Reason.MISSING_NULLIFIERS
+    return values
+
+
+def nullifiers_of(credential: Any, multi_nullifier: bool = False) -> list[str]:
+    """The nullifiers used for LIFO dedup (Python's ``get_nullifiers``).
+
+    ``[credentialSubject.hash]`` if ``hash`` is present, else
+    ``credentialSubject.nullifiers``; unless ``multi_nullifier`` (the
+    ``FF_MULTI_NULLIFIER == "on"`` flag) only values starting with ``"v0"``
+    are kept. Malformed input gives ``[]``.
+    """
+    if not isinstance(credential, dict):
+        return []
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return []
+    values = raw_nullifiers(subject)
+    if isinstance(values, str):
+        return []
+    if multi_nullifier:
+        return list(values)
+    return [value for value in values if value.startswith("v0")]
+
+
+def check_fields(
+    credential: Any, address: Any, trusted_issuers: frozenset[str], now: datetime
+) -> str | None:
+    """Every non-cryptographic check, in order; the first failure's reason or None.
+
+    Order (Python's): issuer trusted, not expired, then the subject checks
+    (subject DID, provider, nullifiers). ``expirationDate == now`` still passes.
+    """
+    if not isinstance(credential, dict):
+        return Reason.MALFORMED
+
+    issuer = credential.get("issuer")
+    if not isinstance(issuer, str) or issuer not in trusted_issuers:
+        return Reason.UNTRUSTED_ISSUER
+
+    expires_at = parse_expiration(credential.get("expirationDate"))
+    if expires_at is None:
+        return Reason.INVALID_EXPIRATION
+    if expires_at < now:
+        return Reason.EXPIRED
+
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return Reason.MALFORMED
+
+    subject_id = subject.get("id")
+    if not isinstance(address, str) or not isinstance(subject_id, str):
+        return Reason.SUBJECT_MISMATCH
+    expected = SUBJECT_PREFIX + address.lower()
+    if len(subject_id) != len(expected) or subject_id.lower() != expected:
+        return Reason.SUBJECT_MISMATCH
+
+    provider = subject.get("provider")
+    if provider is None or provider == "":
+        return Reason.MISSING_PROVIDER
+    if not isinstance(provider, str):
+        return Reason.MALFORMED
+
+    nullifiers = raw_nullifiers(subject)
+    if isinstance(nullifiers, str):
+        return nullifiers
+    return None

@@ -1,0 +1,69 @@
+"""Falcon middleware: request id, body-size limit, and the one JSON access-log line per request."""
+from __future__ import annotations
+
+import io
+import logging
+import re
+import time
+import uuid
+
+import falcon
+
+from app.logs import request_id_var
+
+access_log = logging.getLogger("access")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class RequestContext:
+    """Request id in and out (``X-Request-ID``), 413 before any body is parsed, access log."""
+
+    def __init__(self, max_body_bytes: int):
+        self.max_body_bytes = max_body_bytes
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+        incoming = req.get_header("X-Request-ID")
+        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        req.context.request_id = request_id
+        req.context.token = request_id_var.set(request_id)
+        resp.set_header("X-Request-ID", request_id)
+        self._limit_body(req)
+
+    def _limit_body(self, req: falcon.Request) -> None:
+        too_large = falcon.HTTPContentTooLarge(
+            description=f"Request body is too large (limit {self.max_body_bytes} bytes).")
+        length = req.content_length
+        if length is not None:
+            if length > self.max_body_bytes:
+                raise too_large
+            return
+        if req.method in _BODY_METHODS and req.env.get("wsgi.input_terminated"):
+            # A chunked body has no Content-Length: read at most limit + 1 bytes, then hand the
+            # buffered body to the media handlers as if it had one.
+            data = req.env["wsgi.input"].read(self.max_body_bytes + 1)
+            if len(data) > self.max_body_bytes:
+                raise too_large
+            req.env["wsgi.input"] = io.BytesIO(data)
+            req.env["CONTENT_LENGTH"] = str(len(data))
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource,
+                         req_succeeded: bool) -> None:
+        started = getattr(req.context, "started", None)
+        duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
+        access_log.info(
+            "request",
+            extra={
+                "method": req.method,
+                "route": req.uri_template or "<unmatched>",
+                "path": req.path,
+                "status": resp.status_code,
+                "duration_ms": duration_ms,
+                "request_id": getattr(req.context, "request_id", None),
+            },
+        )
+        token = getattr(req.context, "token", None)
+        if token is not None:
+            request_id_var.reset(token)

@@ -1,0 +1,25 @@
+"""WSGI entry point: ``gunicorn -c gunicorn.conf.py app.wsgi:application``."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from app.config import ConfigError, load_config
+from app.logs import configure_logging
+
+try:
+    config = load_config()
+except ConfigError as exc:
+    sys.stderr.write(f"configuration error: {exc}\n")
+    raise SystemExit(78)  # EX_CONFIG
+
+configure_logging(config.log_level)
+
+from app.factory import build_services, create_app  # noqa: E402  (after logging is configured)
+
+services = build_services(config)
+application = create_app(config, services)
+_log = logging.getLogger("app")
+_log.info("application ready", extra={"config": config.safe_summary()})
+if config.internal_auth_disabled:
+    _log.warning("INTERNAL_AUTH_DISABLED is set: /internal/* endpoints accept requests without a key")

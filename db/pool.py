@@ -1,0 +1,209 @@
+"""A bounded PostgreSQL connection pool that is safe under gevent.
+
+* At most ``size`` connections exist; a caller waits up to ``acquire_timeout`` seconds for one, then
+  gets :class:`PoolTimeout` (the HTTP layer answers 503 with ``Retry-After``).
+* Idle connections are reused last-in first-out, so a quiet service keeps few hot connections.
+* A connection that raised a connection-level error is closed and never handed out again, and every
+  other idle connection opened before that failure is dropped too (a server restart breaks them all):
+  the pool heals after a PostgreSQL restart without restarting the service.
+* Connects are bounded by ``connect_timeout`` even in green mode, where libpq ignores its own
+  ``connect_timeout`` (psycogreen turns connects asynchronous).
+* ``statement_timeout`` and ``idle_in_transaction_session_timeout`` are set server-side as startup
+  options when ``statement_timeout_ms`` > 0. Behind RDS Proxy (which refuses startup options) set it
+  to 0 and use ``ALTER ROLE ... SET statement_timeout`` instead.
+
+The pool uses ``threading`` primitives: the gunicorn gevent worker monkey-patches ``threading`` before
+the application (and so this pool) is created, which makes them cooperative; unpatched, the pool is an
+ordinary thread-safe pool.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from typing import Iterator
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot serve this request now (down, unreachable, timed out, pool exhausted)."""
+
+
+class PoolTimeout(DatabaseUnavailable):
+    """No connection became free within the acquire timeout."""
+
+
+# Errors after which a connection must not be reused. QueryCanceled (statement_timeout) is an
+# OperationalError too: the connection would survive it, but dropping it is cheap and safe.
+_CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def _green_mode() -> bool:
+    return psycopg2.extensions.get_wait_callback() is not None
+
+
+class Pool:
+    def __init__(self, dsn: str, size: int = 10, acquire_timeout: float = 1.0,
+                 connect_timeout: float = 3.0, statement_timeout_ms: int = 5000,
+                 application_name: str = "passport-scorer-py"):
+        if size < 1:
+            raise ValueError("pool size must be >= 1")
+        self.size = size
+        self.acquire_timeout = acquire_timeout
+        self.connect_timeout = connect_timeout
+        self._dsn = dsn
+        self._connect_kwargs = {
+            "application_name": application_name,
+            # A dead peer must not hang a greenlet forever.
+            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+        }
+        if statement_timeout_ms > 0:
+            self._connect_kwargs["options"] = (
+                f"-c statement_timeout={statement_timeout_ms} "
+                f"-c idle_in_transaction_session_timeout={max(statement_timeout_ms * 2, 10000)}")
+        self._slots = threading.BoundedSemaphore(size)
+        self._idle: deque[tuple[int, psycopg2.extensions.connection]] = deque()
+        self._generation = 0
+        self._closed = False
+
+    # -- connections -----------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg2.extensions.connection:
+        if _green_mode():
+            import gevent  # green mode implies gevent is loaded (psycogreen's wait callback)
+
+            with gevent.Timeout(self.connect_timeout, DatabaseUnavailable("connect timed out")):
+                conn = psycopg2.connect(self._dsn, **self._connect_kwargs)
+        else:
+            conn = psycopg2.connect(self._dsn, connect_timeout=max(2, round(self.connect_timeout)),
+                                    **self._connect_kwargs)
+        conn.autocommit = True
+        return conn
+
+    def _take(self) -> tuple[int, psycopg2.extensions.connection]:
+        while self._idle:
+            generation, conn = self._idle.pop()
+            if generation == self._generation and not conn.closed:
+                return generation, conn
+            _close_quietly(conn)
+        return self._generation, self._connect()
+
+    def _discard_all_idle(self) -> None:
+        self._generation += 1
+        while self._idle:
+            _close_quietly(self._idle.popleft()[1])
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        """Check out a connection in autocommit mode (one statement = one transaction)."""
+        if self._closed:
+            raise DatabaseUnavailable("pool is closed")
+        if not self._slots.acquire(timeout=self.acquire_timeout):
+            raise PoolTimeout(f"no database connection free within {self.acquire_timeout}s")
+        conn = None
+        generation = self._generation
+        try:
+            try:
+                generation, conn = self._take()
+            except _CONNECTION_ERRORS as exc:
+                raise DatabaseUnavailable(f"cannot connect: {_first_line(exc)}") from exc
+            try:
+                yield conn
+            except _CONNECTION_ERRORS as exc:
+                _close_quietly(conn)
+                if generation == self._generation:
+                    self._discard_all_idle()
+                raise DatabaseUnavailable(_first_line(exc)) from exc
+            except BaseException as exc:
+                # A greenlet killed or timed out mid-query leaves the connection mid-protocol: close
+                # it. An ordinary exception inside a transaction only needs a rollback.
+                status = conn.info.transaction_status if not conn.closed else None
+                if not isinstance(exc, Exception) or status == psycopg2.extensions.TRANSACTION_STATUS_ACTIVE:
+                    _close_quietly(conn)
+                elif status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                    try:
+                        conn.rollback()
+                    except Exception:
+                        _close_quietly(conn)
+                raise
+        finally:
+            if conn is not None and not conn.closed and not self._closed:
+                if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                    self._idle.append((generation, conn))
+                else:
+                    _close_quietly(conn)
+            elif conn is not None:
+                _close_quietly(conn)
+            self._slots.release()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+        """One transaction: commit when the block succeeds, roll back on any exception."""
+        with self.connection() as conn:
+            conn.autocommit = False
+            try:
+                with conn.cursor() as cur:
+                    yield cur
+                conn.commit()
+            except Exception:
+                if not conn.closed and conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_ACTIVE:
+                    try:
+                        conn.rollback()
+                    except _CONNECTION_ERRORS:
+                        pass
+                raise
+            finally:
+                if not conn.closed and conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                    conn.autocommit = True
+
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[psycopg2.extensions.cursor]:
+        """A cursor on an autocommit connection, for reads that need no transaction."""
+        with self.connection() as conn, conn.cursor() as cur:
+            yield cur
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        with self.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchone()
+
+    def stats(self) -> dict:
+        return {"size": self.size, "idle": len(self._idle), "generation": self._generation}
+
+    def close(self) -> None:
+        self._closed = True
+        self._discard_all_idle()
+
+
+def _close_quietly(conn) -> None:
+    try:
+        conn.close()
+    except Exception:  # pragma: no cover - closing a broken socket may fail; nothing to do
+        pass
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def wait_for_database(pool: Pool, timeout: float = 30.0) -> None:
+    """Block until the database answers (used by dev tooling, never on the request path)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pool.ping()
+            return
+        except DatabaseUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

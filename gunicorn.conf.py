@@ -1,0 +1,70 @@
+"""gunicorn settings for production: ``gunicorn -c gunicorn.conf.py app.wsgi:application``.
+
+Settings and hooks only. Nothing heavy is imported at module level: this file runs in the master,
+before the workers fork and before gevent patches them (see the stack notes in README.md).
+"""
+import multiprocessing
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+worker_class = "gevent"
+workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
+# Greenlets per worker: a back-pressure limit well above the pool size, not a throughput knob.
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "200"))
+preload_app = False          # the app must load after gevent's patch_all in each worker
+timeout = 30                 # a heartbeat for gevent workers: fires only when the hub is blocked
+graceful_timeout = 25        # below the pod's terminationGracePeriodSeconds minus the preStop sleep
+keepalive = 75               # above the ALB's 60 s idle timeout, or clients see sporadic 502s
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000"))
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # heartbeat file off the disk
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+proc_name = "passport-scorer-py"
+# gunicorn >= 27 opens a control socket under $HOME; the container's root filesystem is read-only.
+control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "off") != "on"
+
+# JSON logs: gunicorn's own messages through the app's formatter; the per-request access line is
+# written by the application (route template, status, duration, request id), so gunicorn's
+# access log is off.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def _logconfig():
+    from app.logs import logging_dict  # light: stdlib logging + python-json-logger
+
+    return logging_dict(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+
+logconfig_dict = _logconfig()
+
+
+def on_starting(server):
+    """Validate the configuration in the master: a bad value stops the service with one line."""
+    from app.config import ConfigError, load_config
+
+    try:
+        load_config()
+    except ConfigError as exc:
+        server.log.error("configuration error: %s", exc)
+        raise SystemExit(78)
+
+
+def post_fork(server, worker):
+    """psycopg2 is a C library gevent cannot patch: make it yield to the hub while it waits."""
+    from psycogreen.gevent import patch_psycopg
+
+    patch_psycopg()
+
+
+def worker_exit(server, worker):
+    """Close the pool and flush spans when a worker stops."""
+    import sys
+
+    wsgi = sys.modules.get("app.wsgi")
+    if wsgi is not None:
+        wsgi.services.close()
+    from app.telemetry import shutdown_tracing
+
+    shutdown_tracing()

@@ -1,0 +1,31 @@
+"""Liveness and readiness probes."""
+from __future__ import annotations
+
+import falcon
+
+from db.pool import DatabaseUnavailable
+from app.http_errors import RETRY_AFTER_SECONDS
+
+
+class Health:
+    """Liveness: the process serves requests. Never touches the database."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"status": "ok"}
+
+
+class Ready:
+    """Readiness: the database answers within the pool timeout."""
+
+    def __init__(self, pool):
+        self._pool = pool
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            self._pool.ping()
+        except DatabaseUnavailable:
+            resp.status = falcon.HTTP_503
+            resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
+            resp.media = {"detail": "Database unavailable"}
+            return
+        resp.media = {"status": "ok"}

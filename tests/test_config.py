@@ -1,0 +1,98 @@
+import subprocess
+import sys
+
+import pytest
+
+from app.config import ConfigError, load_config
+
+GOOD = {
+    "DATABASE_URL": "postgresql://u@127.0.0.1:5432/db",
+    "JWT_SECRET": "s" * 40,
+    "CERAMIC_CACHE_SCORER_ID": "335",
+    "TRUSTED_IAM_ISSUERS": '["did:ethr:0xabc", "did:key:z6Mk"]',
+    "INTERNAL_API_KEY": "k",
+}
+
+
+def env(**changes):
+    result = dict(GOOD)
+    for key, value in changes.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def test_defaults_and_types():
+    config = load_config(GOOD)
+    assert config.port == 8000
+    assert config.db_pool_size == 10
+    assert config.db_pool_timeout == 1.0
+    assert config.max_body_bytes == 1024 * 1024
+    assert config.ceramic_cache_scorer_id == 335
+    assert config.trusted_iam_issuers == ("did:ethr:0xabc", "did:key:z6Mk")
+    assert config.human_points_enabled is False
+    assert config.otel_enabled is False
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "CERAMIC_CACHE_SCORER_ID", "TRUSTED_IAM_ISSUERS",
+                                  "INTERNAL_API_KEY"])
+def test_missing_required_names_the_variable(name):
+    with pytest.raises(ConfigError) as info:
+        load_config(env(**{name: None}))
+    assert str(info.value) == f"{name} is required but not set"
+
+
+@pytest.mark.parametrize("name, value, fragment", [
+    ("DB_POOL_SIZE", "zero", "DB_POOL_SIZE is invalid: expected an integer, got 'zero'"),
+    ("DB_POOL_SIZE", "0", "DB_POOL_SIZE is invalid: must be >= 1, got 0"),
+    ("DB_POOL_TIMEOUT", "-1", "DB_POOL_TIMEOUT is invalid: must be > 0"),
+    ("PORT", "80a", "PORT is invalid"),
+    ("DATABASE_URL", "mysql://x", "DATABASE_URL is invalid"),
+    ("TRUSTED_IAM_ISSUERS", "did:ethr:0x1", "TRUSTED_IAM_ISSUERS is invalid: expected a JSON list"),
+    ("TRUSTED_IAM_ISSUERS", "[]", "TRUSTED_IAM_ISSUERS is invalid: expected a non-empty JSON list"),
+    ("HUMAN_POINTS_ENABLED", "maybe", "HUMAN_POINTS_ENABLED is invalid: expected a boolean"),
+    ("LOG_LEVEL", "loud", "LOG_LEVEL is invalid"),
+    ("DB_STATEMENT_TIMEOUT_MS", "1.5", "DB_STATEMENT_TIMEOUT_MS is invalid"),
+    ("SIWE_JWT_PUBLIC_KEY", "not-a-key", "SIWE_JWT_PUBLIC_KEY is invalid"),
+])
+def test_invalid_values_name_the_variable(name, value, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_config(env(**{name: value}))
+    assert str(info.value).startswith(fragment)
+    assert "\n" not in str(info.value)
+
+
+def test_jwt_secret_falls_back_to_secret_key_and_trims_quotes():
+    assert load_config(env(JWT_SECRET=None, SECRET_KEY='"django-secret"')).jwt_secret == "django-secret"
+    with pytest.raises(ConfigError, match="^JWT_SECRET is required"):
+        load_config(env(JWT_SECRET=None))
+
+
+def test_internal_auth_can_only_be_disabled_explicitly():
+    config = load_config(env(INTERNAL_API_KEY=None, INTERNAL_AUTH_DISABLED="true"))
+    assert config.internal_auth_disabled and config.internal_api_key is None
+
+
+@pytest.mark.parametrize("raw, expected", [("true", True), ("True", True), ("1", True), ("on", True),
+                                           ("false", False), ("0", False), ("off", False)])
+def test_booleans_accept_common_spellings(raw, expected):
+    assert load_config(env(HUMAN_POINTS_ENABLED=raw)).human_points_enabled is expected
+
+
+def test_otel_is_off_unless_an_endpoint_is_configured():
+    assert load_config(env(OTEL_SERVICE_NAME="x")).otel_enabled is False
+    assert load_config(env(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318")).otel_enabled is True
+    assert load_config(env(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4318",
+                           OTEL_SDK_DISABLED="true")).otel_enabled is False
+
+
+def test_process_stops_with_one_clear_line():
+    """Importing the WSGI module with a bad value exits with status 78 and one line on stderr."""
+    bad = env(DB_POOL_SIZE="lots")
+    proc = subprocess.run([sys.executable, "-c", "import app.wsgi"], env=bad, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 78
+    assert proc.stderr.strip().splitlines() == [
+        "configuration error: DB_POOL_SIZE is invalid: expected an integer, got 'lots'"]

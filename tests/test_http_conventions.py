@@ -1,0 +1,146 @@
+"""Every status the service can return is JSON {"detail": ...}; request ids, CORS, access log."""
+import logging
+
+import falcon
+import marshmallow
+import pytest
+import webtest
+
+from app.errors import NotFound, Unauthorized, Unprocessable
+from db.pool import DatabaseUnavailable
+
+
+class Probe:
+    """A route the tests add to a factory-built app to trigger each error path."""
+
+    def on_post_echo(self, req, resp):
+        resp.media = {"got": req.get_media()}
+
+    def on_get_fail(self, req, resp, kind):
+        if kind == "unauthorized":
+            raise Unauthorized("Invalid API Key.")
+        if kind == "notfound":
+            raise NotFound("No scorer matches the given criteria.")
+        if kind == "unprocessable":
+            raise Unprocessable("You have submitted too many stamps.")
+        if kind == "validation":
+            raise marshmallow.ValidationError({"stamps": {"0": {"provider": ["Missing data for required field."]}}})
+        if kind == "database":
+            raise DatabaseUnavailable("connection refused")
+        raise RuntimeError("secret dsn postgresql://user:hunter2@db/prod")
+
+
+@pytest.fixture
+def app(make_app):
+    services, app = make_app(MAX_BODY_BYTES=2048)
+    probe = Probe()
+    app.add_route("/probe/echo", probe, suffix="echo")
+    app.add_route("/probe/fail/{kind}", probe, suffix="fail")
+    return webtest.TestApp(app)
+
+
+def test_health_is_json(app):
+    resp = app.get("/health")
+    assert resp.json == {"status": "ok"}
+    assert resp.content_type == "application/json"
+
+
+def test_unknown_route_is_json_404(app):
+    resp = app.get("/no/such/route", status=404)
+    assert resp.json == {"detail": "Not Found"}
+
+
+def test_wrong_method_is_json_405(app):
+    resp = app.delete("/health", status=405)
+    assert resp.json == {"detail": "Method Not Allowed"}
+    assert "GET" in resp.headers["Allow"]
+
+
+def test_malformed_json_is_400(app):
+    resp = app.post("/probe/echo", '{"not": "a list"', content_type="application/json", status=400)
+    assert resp.json["detail"].startswith("Cannot parse request body (")
+
+
+def test_empty_json_body_is_400(app):
+    resp = app.post("/probe/echo", "", content_type="application/json", status=400)
+    assert resp.json == {"detail": "Could not parse an empty JSON body"}
+
+
+def test_body_over_limit_is_413_before_parsing(app):
+    resp = app.post("/probe/echo", "[" + "1," * 2000 + "1]", content_type="application/json", status=413)
+    assert resp.json == {"detail": "Request body is too large (limit 2048 bytes)."}
+
+
+def test_chunked_body_over_limit_is_413(app):
+    body = b"[" + b"1," * 2000 + b"1]"
+    req = webtest.TestRequest.blank("/probe/echo", method="POST", body=body)
+    req.content_type = "application/json"
+    del req.environ["CONTENT_LENGTH"]
+    req.environ["wsgi.input_terminated"] = True
+    resp = app.do_request(req, status=413)
+    assert resp.json["detail"].startswith("Request body is too large")
+
+
+def test_chunked_body_under_limit_is_parsed(app):
+    req = webtest.TestRequest.blank("/probe/echo", method="POST", body=b'[1, 2]')
+    req.content_type = "application/json"
+    del req.environ["CONTENT_LENGTH"]
+    req.environ["wsgi.input_terminated"] = True
+    assert app.do_request(req, status=200).json == {"got": [1, 2]}
+
+
+@pytest.mark.parametrize("kind, status, detail", [
+    ("unauthorized", 401, "Invalid API Key."),
+    ("notfound", 404, "No scorer matches the given criteria."),
+    ("unprocessable", 422, "You have submitted too many stamps."),
+    ("validation", 422, [{"loc": ["body", "stamps", "0", "provider"],
+                          "msg": "Missing data for required field."}]),
+])
+def test_service_errors_keep_python_status_and_detail(app, kind, status, detail):
+    assert app.get(f"/probe/fail/{kind}", status=status).json == {"detail": detail}
+
+
+def test_database_unavailable_is_503_with_retry_after(app):
+    resp = app.get("/probe/fail/database", status=503)
+    assert resp.headers["Retry-After"] == "1"
+    assert set(resp.json) == {"detail"}
+
+
+def test_unexpected_exception_is_500_without_internals(app, caplog):
+    with caplog.at_level(logging.ERROR):
+        resp = app.get("/probe/fail/boom", status=500, headers={"X-Request-ID": "req-500"})
+    assert resp.json == {"detail": "Internal server error"}
+    assert "hunter2" not in resp.text
+    logged = [r for r in caplog.records if r.name == "app.errors"]
+    assert len(logged) == 1 and logged[0].request_id == "req-500"
+    # the full error goes to the log, not to the client
+    assert "hunter2" in str(logged[0].exc_info[1])
+
+
+def test_request_id_is_echoed_or_generated(app):
+    assert app.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    generated = app.get("/health").headers["X-Request-ID"]
+    assert len(generated) == 32
+    # an unsafe incoming id is replaced rather than echoed into headers and logs
+    assert app.get("/health", headers={"X-Request-ID": "x" * 500}).headers["X-Request-ID"] != "x" * 500
+
+
+def test_cors_is_open(app):
+    resp = app.get("/health", headers={"Origin": "https://app.passport.xyz"})
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    pre = app.options("/health", headers={"Origin": "https://app.passport.xyz",
+                                           "Access-Control-Request-Method": "GET",
+                                           "Access-Control-Request-Headers": "x-api-key"})
+    assert pre.status_int == 200
+    assert "x-api-key" in pre.headers["Access-Control-Allow-Headers"].lower()
+
+
+def test_one_access_log_line_per_request(app, caplog):
+    with caplog.at_level(logging.INFO, logger="access"):
+        app.get("/probe/fail/notfound", status=404, headers={"X-Request-ID": "rid-1"})
+    lines = [r for r in caplog.records if r.name == "access"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line.method, line.route, line.status) == ("GET", "/probe/fail/{kind}", 404)
+    assert line.duration_ms >= 0
+    assert getattr(line, "request_id", None) == "rid-1"

@@ -1,0 +1,155 @@
+"""The connection pool against a real PostgreSQL: bounds, queueing, healing, transactions, timeouts."""
+import threading
+import time
+
+import psycopg2
+import pytest
+import webtest
+
+from db.pool import DatabaseUnavailable, Pool, PoolTimeout
+from tests.tcpproxy import TcpProxy
+
+
+@pytest.fixture
+def pool(database_url):
+    pools = []
+
+    def make(dsn=database_url, **kwargs):
+        kwargs.setdefault("size", 2)
+        kwargs.setdefault("acquire_timeout", 0.5)
+        p = Pool(dsn, **kwargs)
+        pools.append(p)
+        return p
+
+    yield make
+    for p in pools:
+        p.close()
+
+
+def backend_pid(pool):
+    with pool.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        return cur.fetchone()[0]
+
+
+def test_pool_exhaustion_gives_fast_503(make_app):
+    services, app = make_app(DB_POOL_SIZE=1, DB_POOL_TIMEOUT=0.3)
+    client = webtest.TestApp(app)
+    with services.pool.connection():  # the only connection is held
+        started = time.monotonic()
+        resp = client.get("/ready", status=503)
+        elapsed = time.monotonic() - started
+    assert resp.headers["Retry-After"] == "1"
+    assert resp.json == {"detail": "Database unavailable"}
+    assert 0.25 <= elapsed < 2.0
+    assert client.get("/ready").json == {"status": "ok"}  # released: serves again
+
+
+def test_waiting_callers_queue_instead_of_failing(pool):
+    p = pool(size=1, acquire_timeout=3)
+    held = threading.Event()
+
+    def hold():
+        with p.connection():
+            held.set()
+            time.sleep(0.3)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait()
+    started = time.monotonic()
+    p.ping()  # waits for the holder instead of failing at once
+    assert time.monotonic() - started >= 0.2
+    t.join()
+
+
+def test_acquire_timeout_raises_pool_timeout(pool):
+    p = pool(size=1, acquire_timeout=0.2)
+    with p.connection():
+        with pytest.raises(PoolTimeout):
+            with p.connection():
+                pass
+
+
+def test_connections_are_bounded_and_reused(pool):
+    p = pool(size=2)
+    pids = {backend_pid(p) for _ in range(10)}
+    assert len(pids) == 1  # LIFO reuse of the hot connection
+
+
+def test_ready_follows_database_outage_and_recovery(make_app, database_url):
+    proxy = TcpProxy(database_url).start()
+    try:
+        services, app = make_app(DATABASE_URL=proxy.dsn_for(database_url), DB_POOL_TIMEOUT=1)
+        client = webtest.TestApp(app)
+        assert client.get("/ready").json == {"status": "ok"}
+
+        proxy.stop()  # the server "crashes": open connections cut, new ones refused
+        started = time.monotonic()
+        assert client.get("/ready", status=503).headers["Retry-After"] == "1"
+        assert client.get("/ready", status=503).json == {"detail": "Database unavailable"}
+        assert time.monotonic() - started < 3
+
+        proxy.start()  # the server is back on the same address
+        assert client.get("/ready").json == {"status": "ok"}
+        assert client.get("/ready").json == {"status": "ok"}
+    finally:
+        proxy.stop()
+
+
+def test_broken_connection_is_discarded_never_reused(pool, database_url):
+    p = pool(size=2)
+    victim = backend_pid(p)
+    admin = psycopg2.connect(database_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (victim,))
+    admin.close()
+    time.sleep(0.1)
+    with pytest.raises(DatabaseUnavailable):
+        p.ping()
+    assert backend_pid(p) != victim
+    assert p.stats()["idle"] == 1
+
+
+def test_transaction_commits_or_rolls_back_whole(pool):
+    p = pool()
+    with p.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS pool_tx_test (v int)")
+        cur.execute("TRUNCATE pool_tx_test")
+    with p.transaction() as cur:
+        cur.execute("INSERT INTO pool_tx_test VALUES (1)")
+    with pytest.raises(ZeroDivisionError):
+        with p.transaction() as cur:
+            cur.execute("INSERT INTO pool_tx_test VALUES (2)")
+            1 / 0
+    with pytest.raises(psycopg2.IntegrityError):
+        with p.transaction() as cur:
+            cur.execute("INSERT INTO pool_tx_test VALUES (3)")
+            cur.execute("INSERT INTO registry_passport (id, address) VALUES (NULL, 'x')")
+    with p.cursor() as cur:
+        cur.execute("SELECT array_agg(v ORDER BY v) FROM pool_tx_test")
+        assert cur.fetchone()[0] == [1]
+        cur.execute("DROP TABLE pool_tx_test")
+    assert p.stats()["idle"] >= 1  # connections went back clean
+
+
+def test_statement_timeout_is_server_side(pool):
+    p = pool(statement_timeout_ms=200)
+    with p.cursor() as cur:
+        cur.execute("SHOW statement_timeout")
+        assert cur.fetchone()[0] == "200ms"
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailable):
+        with p.cursor() as cur:
+            cur.execute("SELECT pg_sleep(5)")
+    assert time.monotonic() - started < 2
+
+
+def test_unreachable_server_fails_within_connect_timeout(pool):
+    # 10.255.255.1 would blackhole, but tests only talk to loopback: use a closed local port.
+    p = pool(dsn="postgresql://postgres@127.0.0.1:9/postgres", connect_timeout=1)
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailable):
+        p.ping()
+    assert time.monotonic() - started < 2.5
