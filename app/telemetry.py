@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 _provider = None
 
 
-def init_tracing(config, excluded_urls: str = "health,ready"):
+def init_tracing(config, excluded_urls: str = "/health$,/ready$"):
     """Install the SDK, the OTLP exporter and the instrumentations once per process."""
     global _provider
     if not config.otel_enabled or _provider is not None:
@@ -37,12 +37,16 @@ def init_tracing(config, excluded_urls: str = "health,ready"):
     return provider
 
 
-def install_instrumentations(excluded_urls: str = "health,ready") -> None:
+def install_instrumentations(excluded_urls: str = "/health$,/ready$") -> None:
+    import os
+
     from opentelemetry.instrumentation.falcon import FalconInstrumentor
     from opentelemetry.instrumentation.psycopg2 import Psycopg2Instrumentor
 
     if not FalconInstrumentor().is_instrumented_by_opentelemetry:
-        FalconInstrumentor().instrument(excluded_urls=excluded_urls)
+        # The Falcon instrumentation reads its exclusions only from this variable; probes are noise.
+        os.environ.setdefault("OTEL_PYTHON_FALCON_EXCLUDED_URLS", excluded_urls)
+        FalconInstrumentor().instrument()
     if not Psycopg2Instrumentor().is_instrumented_by_opentelemetry:
         # Parameters stay out of spans: they carry addresses and keys.
         Psycopg2Instrumentor().instrument(enable_commenter=False, skip_dep_check=True)
