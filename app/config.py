@@ -143,10 +143,16 @@ def _pem_or_base64(raw: str) -> str:
     return decoded
 
 
+def _secret(raw: str) -> str:
+    if raw.lower().startswith("change-me"):
+        raise ValueError("still holds the template placeholder; set a real secret")
+    return raw
+
+
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     internal_auth_disabled = _get(env, "INTERNAL_AUTH_DISABLED", _bool, False)
-    jwt_secret = _get(env, "JWT_SECRET", str) or _get(env, "SECRET_KEY", str)
+    jwt_secret = _get(env, "JWT_SECRET", _secret) or _get(env, "SECRET_KEY", _secret)
     if not jwt_secret:
         raise ConfigError("JWT_SECRET is required but not set (SECRET_KEY is accepted as a fallback)")
     otel = {k: v for k, v in env.items() if k.startswith("OTEL_")}
@@ -159,7 +165,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         jwt_secret=jwt_secret.strip('"'),
         ceramic_cache_scorer_id=_get(env, "CERAMIC_CACHE_SCORER_ID", _int_at_least(1), required=True),
         trusted_iam_issuers=_get(env, "TRUSTED_IAM_ISSUERS", _issuers, required=True),
-        internal_api_key=_get(env, "INTERNAL_API_KEY", str, required=not internal_auth_disabled),
+        internal_api_key=_get(env, "INTERNAL_API_KEY", _secret, required=not internal_auth_disabled),
         internal_auth_disabled=internal_auth_disabled,
         port=_get(env, "PORT", _int_at_least(1), 8000),
         db_pool_size=_get(env, "DB_POOL_SIZE", _int_at_least(1), 10),

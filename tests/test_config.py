@@ -56,6 +56,8 @@ def test_missing_required_names_the_variable(name):
     ("LOG_LEVEL", "loud", "LOG_LEVEL is invalid"),
     ("DB_STATEMENT_TIMEOUT_MS", "1.5", "DB_STATEMENT_TIMEOUT_MS is invalid"),
     ("SIWE_JWT_PUBLIC_KEY", "not-a-key", "SIWE_JWT_PUBLIC_KEY is invalid"),
+    ("INTERNAL_API_KEY", "change-me", "INTERNAL_API_KEY is invalid: still holds the template placeholder"),
+    ("JWT_SECRET", "change-me-please", "JWT_SECRET is invalid: still holds the template placeholder"),
 ])
 def test_invalid_values_name_the_variable(name, value, fragment):
     with pytest.raises(ConfigError) as info:
