@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import pathlib
 import uuid
-from urllib.parse import urlsplit, urlunsplit
-
 import psycopg2
 from psycopg2 import sql
+
+from db.dsn import dbname_of, with_dbname
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCHEMA_SQL = ROOT / "db" / "schema.sql"
@@ -31,11 +31,6 @@ def server_dsn() -> str:
         (ROOT / ".dev").mkdir(exist_ok=True)
         _embedded = pgserver.get_server(ROOT / ".dev" / "pgtest", cleanup_mode=None)
     return _embedded.get_uri()
-
-
-def with_dbname(dsn: str, dbname: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
 
 
 def _admin(dsn: str):
@@ -70,7 +65,7 @@ def load_sql(dsn: str, text: str) -> None:
 
 
 def drop_database(dsn: str) -> None:
-    name = urlsplit(dsn).path.lstrip("/")
+    name = dbname_of(dsn)
     conn = _admin(server_dsn())
     try:
         with conn.cursor() as cur:

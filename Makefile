@@ -1,0 +1,37 @@
+# Everyday commands. `make run` and `make test` set up .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
+
+.PHONY: venv run test test-fast bench-credentials db-stop clean
+
+$(STAMP): setup.cfg
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+## Serve on http://127.0.0.1:$${PORT:-8000}: an embedded PostgreSQL with demo data when DATABASE_URL is unset.
+run: $(STAMP)
+	$(BIN)/python scripts/dev_server.py
+
+## Every test, on TEST_DATABASE_URL's server or an embedded PostgreSQL.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Skip the slow tests (process start-up, concurrency).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m 'not slow'
+
+bench-credentials: $(STAMP)
+	$(BIN)/python scripts/bench_credentials.py
+
+## Stop the embedded PostgreSQL servers of `make run` and `make test`.
+db-stop:
+	-$(BIN)/python scripts/dev_server.py --stop-db
+
+clean: db-stop
+	rm -rf .dev .pytest_cache
