@@ -1,0 +1,192 @@
+"""The proof result is cached per credential; issuer, subject and expiry are not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import app.credentials.verifier as verifier_module
+from app.credentials import Reason, ed25519, eip712
+from app.credentials.cache import LRUCache, credential_digest
+
+from .helpers import ADDRESS, EXPIRES, NOW, OTHER_ADDRESS, PROOF_TYPES, issue, make_verifier
+
+
+@pytest.fixture
+def crypto_calls(monkeypatch):
+    """Counts every cryptographic or canonicalization step either proof type performs."""
+    calls = {"n": 0}
+
+    def counting(fn):
+        def wrapper(*args, **kwargs):
+            calls["n"] += 1
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(eip712, "typed_data_digest", counting(eip712.typed_data_digest))
+    monkeypatch.setattr(eip712, "recover_address", counting(eip712.recover_address))
+    monkeypatch.setattr(ed25519, "canonicalize", counting(ed25519.canonicalize))
+    monkeypatch.setattr(ed25519, "VerifyKey", counting(ed25519.VerifyKey))
+    return calls
+
+
+@pytest.mark.parametrize("kind", PROOF_TYPES)
+def test_second_verification_does_no_cryptography(kind, crypto_calls):
+    verifier = make_verifier()
+    credential = issue(kind)
+    assert verifier.verify(credential, ADDRESS).valid
+    first = crypto_calls["n"]
+    assert first >= 2
+    for _ in range(3):
+        assert verifier.verify(credential, ADDRESS).valid
+    assert crypto_calls["n"] == first
+    assert verifier.cache.hits == 3
+
+
+@pytest.mark.parametrize("kind", PROOF_TYPES)
+def test_invalid_signatures_are_cached_too(kind, crypto_calls):
+    verifier = make_verifier()
+    credential = issue(kind)
+    credential["credentialSubject"]["provider"] = "Other"
+    assert verifier.verify(credential, ADDRESS).reason == Reason.INVALID_SIGNATURE
+    first = crypto_calls["n"]
+    assert verifier.verify(credential, ADDRESS).reason == Reason.INVALID_SIGNATURE
+    assert crypto_calls["n"] == first
+
+
+@pytest.mark.parametrize("kind", PROOF_TYPES)
+def test_expired_is_rejected_even_with_a_cached_signature(kind, crypto_calls):
+    clock = {"now": NOW}
+    verifier = make_verifier(now=lambda: clock["now"])
+    credential = issue(kind)
+    assert verifier.verify(credential, ADDRESS).valid
+    calls = crypto_calls["n"]
+    clock["now"] = EXPIRES + timedelta(seconds=1)
+    assert verifier.verify(credential, ADDRESS).reason == Reason.EXPIRED
+    assert crypto_calls["n"] == calls
+
+
+@pytest.mark.parametrize("kind", PROOF_TYPES)
+def test_subject_and_trust_are_rechecked_on_a_cache_hit(kind, crypto_calls):
+    verifier = make_verifier()
+    credential = issue(kind)
+    assert verifier.verify(credential, ADDRESS).valid
+    calls = crypto_calls["n"]
+    assert verifier.verify(credential, OTHER_ADDRESS).reason == Reason.SUBJECT_MISMATCH
+    verifier.trusted_issuers = frozenset()
+    assert verifier.verify(credential, ADDRESS).reason == Reason.UNTRUSTED_ISSUER
+    assert crypto_calls["n"] == calls
+
+
+def test_any_change_misses_the_cache_and_key_order_does_not(crypto_calls):
+    verifier = make_verifier()
+    credential = issue("eip712")
+    verifier.verify(credential, ADDRESS)
+    calls = crypto_calls["n"]
+    reordered = dict(reversed(list(credential.items())))
+    assert verifier.verify(reordered, ADDRESS).valid
+    assert crypto_calls["n"] == calls
+    credential["proof"]["created"] = "2026-01-01T12:30:15.999Z"
+    assert verifier.verify(credential, ADDRESS).reason == Reason.INVALID_SIGNATURE
+    assert crypto_calls["n"] > calls
+
+
+def test_cache_is_bounded_lru(crypto_calls):
+    verifier = make_verifier(cache_size=2)
+    stamps = [issue("eip712", provider=p) for p in ("A", "B", "C")]
+    for stamp in stamps:
+        assert verifier.verify(stamp, ADDRESS).valid
+    assert len(verifier.cache) == 2
+    calls = crypto_calls["n"]
+    verifier.verify(stamps[2], ADDRESS)  # still cached
+    assert crypto_calls["n"] == calls
+    verifier.verify(stamps[0], ADDRESS)  # evicted: verified again
+    assert crypto_calls["n"] > calls
+
+
+def test_cache_can_be_disabled(crypto_calls):
+    verifier = make_verifier(cache_size=0)
+    credential = issue("eip712")
+    verifier.verify(credential, ADDRESS)
+    calls = crypto_calls["n"]
+    verifier.verify(credential, ADDRESS)
+    assert crypto_calls["n"] == 2 * calls
+    assert len(verifier.cache) == 0
+
+
+def test_field_failures_do_not_fill_the_cache():
+    verifier = make_verifier()
+    verifier.verify(issue("eip712"), OTHER_ADDRESS)
+    assert len(verifier.cache) == 0
+
+
+def test_unexpected_errors_are_not_cached(monkeypatch):
+    verifier = make_verifier()
+    credential = issue("eip712")
+
+    def boom(credential):
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(verifier_module.PROOF_VERIFIERS, "EthereumEip712Signature2021", boom)
+    assert verifier.verify(credential, ADDRESS).reason == Reason.MALFORMED
+    assert len(verifier.cache) == 0
+
+
+def test_digest_ignores_key_order_and_refuses_non_json():
+    assert credential_digest({"a": 1, "b": [1, 2]}, 100) == credential_digest({"b": [1, 2], "a": 1}, 100)
+    assert credential_digest({"a": 1}, 100) != credential_digest({"a": "1"}, 100)
+    with pytest.raises(ValueError):
+        credential_digest({"a": "x" * 200}, 100)
+    with pytest.raises(TypeError):
+        credential_digest({1: "x"}, 100)
+
+
+def test_lru_cache_basics():
+    cache: LRUCache[int] = LRUCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # "a" is now the most recent
+    cache.put("c", 3)
+    assert "b" not in cache and cache.get("a") == 1 and cache.get("c") == 3
+    assert cache.get("zz", "default") == "default"
+    cache.put("a", None)  # None is a value (a valid proof), not a miss
+    assert "a" in cache and cache.get("a", "missing") is None
+
+
+def test_many_threads_share_one_verifier():
+    verifier = make_verifier(cache_size=8)
+    stamps = [issue("eip712", provider=f"P{i}") for i in range(16)]
+    errors: list = []
+
+    def work():
+        try:
+            for _ in range(20):
+                for stamp in stamps:
+                    assert verifier.verify(stamp, ADDRESS).valid
+        except BaseException as exc:  # noqa: BLE001 - collected for the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(verifier.cache) <= 8
+
+
+def test_package_imports_neither_falcon_nor_gevent():
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys, app.credentials, app.credentials.signing; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('falcon', 'gevent')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
