@@ -26,6 +26,7 @@ from collections import deque
 from typing import Iterator
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
@@ -40,9 +41,21 @@ class PoolTimeout(DatabaseUnavailable):
     """No connection became free within the acquire timeout."""
 
 
-# Errors after which a connection must not be reused. QueryCanceled (statement_timeout) is an
-# OperationalError too: the connection would survive it, but dropping it is cheap and safe.
 _CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# Server-side codes meaning the session is gone: connection exceptions and shutdowns.
+_SESSION_LOST = ("57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: BaseException, conn) -> bool:
+    """Whether ``exc`` means the connection is unusable (not e.g. a deadlock or a bad statement)."""
+    if conn is not None and conn.closed:
+        return True
+    if isinstance(exc, psycopg2.InterfaceError):
+        return True
+    if isinstance(exc, psycopg2.OperationalError):
+        code = exc.pgcode
+        return code is None or code.startswith("08") or code in _SESSION_LOST
+    return False
 
 
 def _green_mode() -> bool:
@@ -116,22 +129,23 @@ class Pool:
                 raise DatabaseUnavailable(f"cannot connect: {_first_line(exc)}") from exc
             try:
                 yield conn
-            except _CONNECTION_ERRORS as exc:
-                _close_quietly(conn)
-                if generation == self._generation:
-                    self._discard_all_idle()
-                raise DatabaseUnavailable(_first_line(exc)) from exc
+            except psycopg2.Error as exc:
+                if connection_lost(exc, conn):
+                    _close_quietly(conn)
+                    if generation == self._generation:
+                        self._discard_all_idle()  # a restarted server broke them all
+                    raise DatabaseUnavailable(_first_line(exc)) from exc
+                self._rollback_or_close(conn)
+                if isinstance(exc, psycopg2.errors.QueryCanceled):  # statement_timeout
+                    raise DatabaseUnavailable("statement timed out") from exc
+                raise
             except BaseException as exc:
                 # A greenlet killed or timed out mid-query leaves the connection mid-protocol: close
                 # it. An ordinary exception inside a transaction only needs a rollback.
-                status = conn.info.transaction_status if not conn.closed else None
-                if not isinstance(exc, Exception) or status == psycopg2.extensions.TRANSACTION_STATUS_ACTIVE:
+                if not isinstance(exc, Exception):
                     _close_quietly(conn)
-                elif status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                    try:
-                        conn.rollback()
-                    except Exception:
-                        _close_quietly(conn)
+                else:
+                    self._rollback_or_close(conn)
                 raise
         finally:
             if conn is not None and not conn.closed and not self._closed:
@@ -142,6 +156,20 @@ class Pool:
             elif conn is not None:
                 _close_quietly(conn)
             self._slots.release()
+
+    @staticmethod
+    def _rollback_or_close(conn) -> None:
+        """Leave the connection idle (rolled back), or closed if that is not possible."""
+        if conn.closed:
+            return
+        status = conn.info.transaction_status
+        if status == psycopg2.extensions.TRANSACTION_STATUS_ACTIVE:
+            _close_quietly(conn)  # a query is still in flight: the protocol state is unknown
+        elif status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            try:
+                conn.rollback()
+            except Exception:
+                _close_quietly(conn)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg2.extensions.cursor]:

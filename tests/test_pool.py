@@ -153,3 +153,16 @@ def test_unreachable_server_fails_within_connect_timeout(pool):
     with pytest.raises(DatabaseUnavailable):
         p.ping()
     assert time.monotonic() - started < 2.5
+
+
+def test_statement_errors_keep_the_connection(pool):
+    """A deadlock or a bad statement is not a dead connection: no 503, the connection is reused."""
+    p = pool(size=1)
+    pid = backend_pid(p)
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        with p.cursor() as cur:
+            cur.execute("SELECT 1 / 0")
+    with pytest.raises(psycopg2.errors.DeadlockDetected):
+        with p.transaction() as cur:
+            cur.execute("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40P01'; END $$")
+    assert backend_pid(p) == pid
