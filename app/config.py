@@ -40,6 +40,8 @@ class Config:
     human_points_start_timestamp: int = 0
     human_points_mta_enabled: bool = False
     max_body_bytes: int = 1024 * 1024
+    multi_nullifier: bool = False
+    api_analytics_enabled: bool = True
     log_level: str = "INFO"
     otel_enabled: bool = False
     otel: Mapping[str, str] = field(default_factory=dict)
@@ -57,6 +59,8 @@ class Config:
             "human_points_enabled": self.human_points_enabled,
             "human_points_write_enabled": self.human_points_write_enabled,
             "max_body_bytes": self.max_body_bytes,
+            "multi_nullifier": self.multi_nullifier,
+            "api_analytics_enabled": self.api_analytics_enabled,
             "otel_enabled": self.otel_enabled,
         }
 
@@ -178,6 +182,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         human_points_start_timestamp=_get(env, "HUMAN_POINTS_START_TIMESTAMP", _int_at_least(0), 0),
         human_points_mta_enabled=_get(env, "HUMAN_POINTS_MTA_ENABLED", _bool, False),
         max_body_bytes=_get(env, "MAX_BODY_BYTES", _int_at_least(1024), 1024 * 1024),
+        multi_nullifier=_get(env, "FF_MULTI_NULLIFIER", _bool, False),
+        api_analytics_enabled=_get(env, "FF_API_ANALYTICS", _bool, True),
         log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
         otel_enabled=otel_enabled,
         otel=otel,

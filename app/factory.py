@@ -15,10 +15,17 @@ import falcon.media
 import orjson
 
 from app import http_errors, telemetry
+from app.analytics import UsageRecorder
+from app.api_keys import ApiKeyService
 from app.config import Config
-from app.middleware import RequestContext
+from app.credentials import CredentialVerifier
+from app.internal_auth import InternalAuth
+from app.middleware import ApiKeyUsage, RequestContext
+from app.scoring.human_points import HumanPointsSettings
+from app.scoring.service import ScoringService
 from db.pool import Pool
 from resources.health import Health, Ready
+from resources.scores import InternalScore, V2Score
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +36,14 @@ class Services:
 
     config: Config
     pool: Pool
+    verifier: CredentialVerifier
+    scoring: ScoringService
+    api_keys: ApiKeyService
+    internal_auth: InternalAuth
+    usage: UsageRecorder
 
     def close(self) -> None:
+        self.usage.flush(timeout=2)
         self.pool.close()
 
 
@@ -43,7 +56,32 @@ def build_services(config: Config) -> Services:
         connect_timeout=min(config.db_connect_timeout, config.db_pool_timeout),
         statement_timeout_ms=config.db_statement_timeout_ms,
     )
-    return Services(config=config, pool=pool)
+    verifier = CredentialVerifier(config.trusted_iam_issuers)
+    points = HumanPointsSettings(
+        enabled=config.human_points_enabled, write_enabled=config.human_points_write_enabled,
+        start_timestamp=config.human_points_start_timestamp, mta_enabled=config.human_points_mta_enabled)
+    return Services(
+        config=config,
+        pool=pool,
+        verifier=verifier,
+        scoring=ScoringService(pool, verifier, points, multi_nullifier=config.multi_nullifier),
+        api_keys=ApiKeyService(pool, offload=_cpu_offload()),
+        internal_auth=InternalAuth(config.internal_api_key, config.internal_auth_disabled),
+        usage=UsageRecorder(pool, enabled=config.api_analytics_enabled),
+    )
+
+
+def _cpu_offload():
+    """Under gevent, run long CPU work that releases the GIL (PBKDF2) in the hub's native thread
+    pool so the worker keeps serving other requests; otherwise run it inline."""
+    try:
+        import gevent
+        import gevent.monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return None
+    if not gevent.monkey.is_module_patched("threading"):
+        return None
+    return lambda fn, *args: gevent.get_hub().threadpool.apply(fn, args)
 
 
 def _json_handler() -> falcon.media.JSONHandler:
@@ -58,6 +96,7 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
         middleware=[
             RequestContext(config.max_body_bytes),
             falcon.CORSMiddleware(allow_origins="*", allow_credentials=None),
+            ApiKeyUsage(services.usage),
         ],
     )
     handler = _json_handler()
@@ -68,4 +107,9 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
 
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(services.pool))
+
+    internal_score = InternalScore(services.internal_auth, services.scoring)
+    app.add_route("/v2/stamps/{scorer_id}/score/{address}", V2Score(services.api_keys, services.scoring))
+    app.add_route("/internal/score/v2/{scorer_id}/{address}", internal_score)
+    app.add_route("/internal/score/{scorer_id}/{address}", internal_score)
     return app

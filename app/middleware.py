@@ -9,6 +9,7 @@ import uuid
 
 import falcon
 
+from app.analytics import usage_row
 from app.logs import request_id_var
 
 access_log = logging.getLogger("access")
@@ -67,3 +68,20 @@ class RequestContext:
         token = getattr(req.context, "token", None)
         if token is not None:
             request_id_var.reset(token)
+
+
+class ApiKeyUsage:
+    """Queues one analytics row for every request whose API key was identified (even if refused)."""
+
+    def __init__(self, recorder):
+        self._recorder = recorder
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource,
+                         req_succeeded: bool) -> None:
+        key_id = getattr(req.context, "api_key_id", None)
+        if key_id is None or not self._recorder.enabled:
+            return
+        self._recorder.record(usage_row(
+            api_key_id=key_id, path=req.path, status=resp.status_code, headers=req.headers,
+            query=dict(req.params), payload=getattr(req.context, "payload", None),
+            response=resp.data if resp.data is not None else resp.media))

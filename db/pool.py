@@ -41,6 +41,10 @@ class PoolTimeout(DatabaseUnavailable):
     """No connection became free within the acquire timeout."""
 
 
+class TransactionConflict(Exception):
+    """A deadlock or serialization failure: the transaction was rolled back and may be retried."""
+
+
 _CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 # Server-side codes meaning the session is gone: connection exceptions and shutdowns.
 _SESSION_LOST = ("57P01", "57P02", "57P03")
@@ -65,7 +69,7 @@ def _green_mode() -> bool:
 class Pool:
     def __init__(self, dsn: str, size: int = 10, acquire_timeout: float = 1.0,
                  connect_timeout: float = 3.0, statement_timeout_ms: int = 5000,
-                 application_name: str = "passport-scorer-py"):
+                 application_name: str = "passport-scorer-py", connection_factory=None):
         if size < 1:
             raise ValueError("pool size must be >= 1")
         self.size = size
@@ -77,6 +81,8 @@ class Pool:
             # A dead peer must not hang a greenlet forever.
             "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
         }
+        if connection_factory is not None:  # e.g. a statement-counting connection in tests
+            self._connect_kwargs["connection_factory"] = connection_factory
         if statement_timeout_ms > 0:
             self._connect_kwargs["options"] = (
                 f"-c statement_timeout={statement_timeout_ms} "
@@ -138,6 +144,8 @@ class Pool:
                 self._rollback_or_close(conn)
                 if isinstance(exc, psycopg2.errors.QueryCanceled):  # statement_timeout
                     raise DatabaseUnavailable("statement timed out") from exc
+                if isinstance(exc, psycopg2.extensions.TransactionRollbackError):
+                    raise TransactionConflict(_first_line(exc)) from exc
                 raise
             except BaseException as exc:
                 # A greenlet killed or timed out mid-query leaves the connection mid-protocol: close

@@ -89,7 +89,7 @@ def seed_demo(dsn: str, issuer_key: str) -> dict:
     from app.credentials.signing import ethr_did, sign_eip712_credential
     from db import seed
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
     conn = psycopg2.connect(dsn)
     with conn, conn.cursor() as cur:
         seed.seed_human_points_config(cur)
@@ -147,7 +147,11 @@ def print_banner(env: dict, demo: dict | None) -> None:
 
 def demo_examples(base: str, env: dict, demo: dict) -> list[str]:
     """curl commands for the demo data, one per endpoint the service serves."""
-    return []
+    c, a = demo["community_id"], DEMO_ADDRESS
+    return [
+        f"curl -s -H 'X-API-KEY: {demo['api_key']}' {base}/v2/stamps/{c}/score/{a}",
+        f"curl -s -H 'Authorization: {env['INTERNAL_API_KEY']}' {base}/internal/score/v2/{c}/{a}",
+    ]
 
 
 def main() -> None:

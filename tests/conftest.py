@@ -7,11 +7,12 @@ import webtest
 from app.config import load_config
 from app.factory import build_services, create_app
 from tests import dbutil
+from tests.world import ISSUER_DID, World
 
 BASE_ENV = {
     "JWT_SECRET": "test-secret-test-secret-test-secret-0123",
     "CERAMIC_CACHE_SCORER_ID": "1",
-    "TRUSTED_IAM_ISSUERS": '["did:ethr:0x0000000000000000000000000000000000000001"]',
+    "TRUSTED_IAM_ISSUERS": f'["{ISSUER_DID}"]',
     "INTERNAL_API_KEY": "test-internal-key",
     "DB_POOL_SIZE": "5",
     "DB_POOL_TIMEOUT": "1",
@@ -59,3 +60,10 @@ def make_app(make_config):
 def client(make_app):
     services, app = make_app()
     return webtest.TestApp(app)
+
+
+@pytest.fixture
+def world(database_url):
+    w = World(database_url)
+    yield w
+    w.close()

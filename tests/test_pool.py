@@ -6,7 +6,7 @@ import psycopg2
 import pytest
 import webtest
 
-from db.pool import DatabaseUnavailable, Pool, PoolTimeout
+from db.pool import DatabaseUnavailable, Pool, PoolTimeout, TransactionConflict
 from tests.tcpproxy import TcpProxy
 
 
@@ -162,7 +162,7 @@ def test_statement_errors_keep_the_connection(pool):
     with pytest.raises(psycopg2.errors.DivisionByZero):
         with p.cursor() as cur:
             cur.execute("SELECT 1 / 0")
-    with pytest.raises(psycopg2.errors.DeadlockDetected):
+    with pytest.raises(TransactionConflict):
         with p.transaction() as cur:
             cur.execute("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40P01'; END $$")
     assert backend_pid(p) == pid

@@ -11,8 +11,10 @@ import threading
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.conftest import BASE_ENV
+from tests.world import new_address
 
 APP_SCRIPT = textwrap.dedent("""
+    import os
     import falcon, falcon.testing
     from app.config import load_config
     from app.factory import build_services, create_app
@@ -34,6 +36,8 @@ APP_SCRIPT = textwrap.dedent("""
     client = falcon.testing.TestClient(app)
     assert client.simulate_get("/traced/7/0xabc").status_code == 200
     assert client.simulate_get("/health").status_code == 200  # excluded from tracing
+    scored = client.simulate_get(os.environ["SCORE_PATH"], headers={"Authorization": config.internal_api_key})
+    assert scored.status_code == 200, scored.text
     services.close()
     shutdown_tracing()  # flushes the batch processor
 """)
@@ -60,14 +64,19 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_spans_are_exported_with_request_attributes(database_url):
+def test_spans_are_exported_with_request_attributes(database_url, world):
+    community = world.community({"Google": 1, "Ens": 1}, "1")
+    address = new_address()
+    world.stamp(address, "Google")
+    world.stamp(address, "Ens")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Receiver.spans = []
     try:
         env = {**os.environ, **BASE_ENV, "DATABASE_URL": database_url,
                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_port}",
-               "OTEL_SERVICE_NAME": "scorer-under-test", "OTEL_TRACES_SAMPLER": "always_on"}
+               "OTEL_SERVICE_NAME": "scorer-under-test", "OTEL_TRACES_SAMPLER": "always_on",
+               "SCORE_PATH": f"/internal/score/v2/{community}/{address}"}
         proc = subprocess.run([sys.executable, "-c", APP_SCRIPT], env=env, capture_output=True,
                               text=True, timeout=60)
         assert proc.returncode == 0, proc.stderr
@@ -81,6 +90,11 @@ def test_spans_are_exported_with_request_attributes(database_url):
     assert request_spans[0]["stamp_count"] == 3
     assert any(name in ("SELECT", "postgres") or name.startswith("SELECT") for name in names), names
     assert not any("/health" in name for name in names)
+    score_spans = [attrs for _, name, attrs in Receiver.spans
+                   if name == "GET /internal/score/v2/{scorer_id}/{address}"]
+    assert len(score_spans) == 1, names
+    assert (score_spans[0]["address"], score_spans[0]["scorer_id"], score_spans[0]["stamp_count"]) == \
+        (address, community, 2)
     assert {service for service, _, _ in Receiver.spans} == {"scorer-under-test"}
 
 

@@ -1,0 +1,103 @@
+"""API key usage analytics, written off the request path.
+
+``record`` only queues the row; a background worker (a greenlet under gevent) writes batches with
+one INSERT. A full queue or a failing database drops rows with a warning: analytics never slow or
+fail a request.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from datetime import datetime, timezone
+
+import orjson
+
+from db.queries import analytics as sql
+
+log = logging.getLogger(__name__)
+
+SENSITIVE_HEADERS = {"x-api-key", "authorization", "cookie", "x-internal-secret"}
+
+
+def usage_row(*, api_key_id: str, path: str, status: int, headers: dict, query: dict,
+              payload, response) -> dict:
+    """An analytics row; ``response`` may be the raw JSON bytes (decoded by the writer)."""
+    segments = [s for s in path.split("/") if s]
+    return {
+        "created_at": datetime.now(timezone.utc), "path": path[:1000], "api_key_id": api_key_id,
+        "base_path": segments[0] if segments else None, "error": None,
+        "headers": {k.lower(): ("***" if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()},
+        "path_segments": segments, "payload": payload, "query_params": query,
+        "response": response, "response_skipped": False, "status_code": status,
+    }
+
+
+def _as_json(body):
+    if not isinstance(body, (bytes, bytearray)):
+        return body
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+class UsageRecorder:
+    def __init__(self, pool, enabled: bool = True, max_queue: int = 10_000, batch_size: int = 200):
+        self._pool = pool
+        self.enabled = enabled
+        self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
+        self._batch_size = batch_size
+        self._worker: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    def record(self, row: dict) -> None:
+        if not self.enabled:
+            return
+        if self._worker is None:
+            self._start()
+        try:
+            self._queue.put_nowait(row)
+        except queue.Full:
+            self.dropped += 1
+            log.warning("API analytics queue full: row dropped")
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="api-analytics", daemon=True)
+                self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            rows = [self._queue.get()]
+            while len(rows) < self._batch_size:
+                try:
+                    rows.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                for row in rows:
+                    row["response"] = body = _as_json(row["response"])
+                    if row["status_code"] >= 400 and isinstance(body, dict):
+                        detail = body.get("detail")
+                        row["error"] = detail if isinstance(detail, str) else None
+                with self._pool.cursor() as cur:
+                    sql.insert_usage(cur, rows)
+            except Exception as exc:
+                self.dropped += len(rows)
+                log.warning("API analytics rows dropped: %s", exc)
+            finally:
+                for _ in rows:
+                    self._queue.task_done()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued row is written or dropped (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True

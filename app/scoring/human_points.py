@@ -1,0 +1,32 @@
+"""Human points for a passing score (Python's rules at the reference commit: MetaMask OG is MM2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+# Stamp provider -> action awarded once per address.
+PROVIDER_ACTIONS = {
+    "SelfStakingBronze": "ISB", "SelfStakingSilver": "ISS", "SelfStakingGold": "ISG",
+    "BeginnerCommunityStaker": "CSB", "ExperiencedCommunityStaker": "CSE", "TrustedCitizen": "CST",
+    "HolonymGovIdProvider": "HGO", "HolonymPhone": "HPH", "CleanHands": "HCH", "Biometrics": "HBI",
+}
+
+
+@dataclass(frozen=True)
+class HumanPointsSettings:
+    enabled: bool = False
+    write_enabled: bool = False
+    start_timestamp: int = 0
+    mta_enabled: bool = False
+
+    def should_write(self, program: bool, passing: bool, now: datetime) -> bool:
+        return (self.enabled and self.write_enabled and program and passing
+                and now.timestamp() >= self.start_timestamp)
+
+
+def awards(counted_nullifiers: dict[str, tuple[str, ...]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """(human keys as (provider, last nullifier), provider actions) for the counted stamps."""
+    human_keys = [(provider, nullifiers[-1]) for provider, nullifiers in counted_nullifiers.items()
+                  if nullifiers]
+    actions = sorted({PROVIDER_ACTIONS[p] for p in counted_nullifiers if p in PROVIDER_ACTIONS})
+    return human_keys, actions

@@ -1,0 +1,156 @@
+"""Score an address for a community: the one domain function behind every endpoint that scores.
+
+1. One read: the community's scorer config and customization weights, the address's live V1 stamps
+   (latest per provider, not revoked) and the hash links of their nullifiers.
+2. Credentials checked in memory (cached proofs); the first valid stamp per provider counts.
+3. One transaction: LIFO hash links (conditional writes; replanned on a concurrent claim), then
+   passport, stamps, score and events in one statement, human points when enabled, commit.
+A deadlock or serialization failure retries the whole score from the read.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Callable
+
+from app.addresses import normalize_address
+from app.credentials import CredentialVerifier, nullifiers_of, utcnow
+from app.credentials.checks import parse_expiration
+from app.errors import InvalidAddress, NotFound, ServiceError
+from app.scoring import human_points
+from app.scoring.dedup import Candidate, Link, plan_lifo
+from app.scoring.result import ScoreResult, compute_score
+from app.scoring.weights import WeightError, Weights
+from db.pool import TransactionConflict
+from db.queries import human_points as human_points_sql
+from db.queries import scoring as sql
+
+log = logging.getLogger(__name__)
+
+SCORER_TYPES = ("WEIGHTED", "WEIGHTED_BINARY")
+MAX_LIFO_ATTEMPTS = 5
+MAX_TRANSACTION_ATTEMPTS = 3
+
+
+class ScoringFailed(ServiceError):
+    status = 500
+    default_detail = "Unexpected error while submitting passport"
+
+
+class ScoringContention(ServiceError):
+    status = 503
+    default_detail = "Too many concurrent updates for this passport, please retry."
+
+
+@dataclass(frozen=True)
+class CommunityLookup:
+    """Which community to score for, and the 404 message when there is none.
+
+    ``account_id`` set: Python's v2 rule (community id or external_scorer_id, owned by the account).
+    """
+
+    community_id: int | None
+    not_found: str = "No Community matches the given query."
+    account_id: int | None = None
+    ref: str | None = None
+
+    @classmethod
+    def for_account(cls, scorer_ref: str, account_id: int) -> "CommunityLookup":
+        community_id = int(scorer_ref) if scorer_ref.isdigit() and len(scorer_ref) < 19 else None
+        return cls(community_id, "No scorer matches the given criteria.", account_id, scorer_ref)
+
+
+class ScoringService:
+    def __init__(self, pool, verifier: CredentialVerifier, points: human_points.HumanPointsSettings,
+                 multi_nullifier: bool = False, clock: Callable[[], datetime] = utcnow):
+        self._pool = pool
+        self._verifier = verifier
+        self._points = points
+        self._multi_nullifier = multi_nullifier
+        self._clock = clock
+
+    def score(self, raw_address: str, lookup: CommunityLookup) -> ScoreResult:
+        try:
+            address = normalize_address(raw_address)
+        except InvalidAddress:
+            # Python looks the scorer up first: an unknown scorer is 404 even with a bad address.
+            with self._pool.cursor() as cur:
+                if not sql.community_exists(cur, lookup.community_id, account_id=lookup.account_id,
+                                            ref=lookup.ref):
+                    raise NotFound(lookup.not_found) from None
+            raise
+        for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
+            try:
+                return self._score_once(address, lookup)
+            except TransactionConflict:
+                if attempt == MAX_TRANSACTION_ATTEMPTS:
+                    raise ScoringContention() from None
+                log.info("scoring retried after a transaction conflict", extra={"address": address})
+        raise AssertionError("unreachable")
+
+    def _score_once(self, address: str, lookup: CommunityLookup) -> ScoreResult:
+        with self._pool.cursor() as cur:
+            ctx = sql.load_context(cur, address, lookup.community_id, account_id=lookup.account_id,
+                                   ref=lookup.ref)
+        if ctx is None:
+            raise NotFound(lookup.not_found)
+        if ctx.scorer_type not in SCORER_TYPES or ctx.threshold is None:
+            log.error("community %s has an unusable scorer (%s)", ctx.community_id, ctx.scorer_type)
+            raise ScoringFailed()
+        try:
+            weights = Weights.from_json(ctx.weights_json, ctx.overlay)
+        except (WeightError, ValueError) as exc:
+            log.error("community %s has unreadable weights: %s", ctx.community_id, exc)
+            raise ScoringFailed() from None
+
+        now = self._clock()
+        candidates = self._valid_stamps(ctx.stamps, address)
+        links = {h: Link(h, a, _timestamp(e)) for h, a, e in ctx.links}
+        with self._pool.transaction() as cur:
+            plan = self._apply_lifo(cur, candidates, links, address, ctx.community_id, now)
+            try:
+                result = compute_score(plan, weights, Decimal(ctx.threshold), address,
+                                       ctx.community_id, now)
+            except WeightError as exc:
+                log.error("community %s: %s", ctx.community_id, exc)
+                raise ScoringFailed() from None
+            sql.persist_score(cur, result, plan.events)
+            if self._points.should_write(ctx.human_points_program, result.passing, now):
+                keys, actions = human_points.awards(result.counted_nullifiers)
+                human_points_sql.award(cur, address, ctx.community_id, keys, actions,
+                                       self._points.mta_enabled)
+        return result
+
+    def _valid_stamps(self, rows, address: str) -> list[Candidate]:
+        candidates: dict[str, Candidate] = {}
+        for cache_id, provider, credential in rows:
+            if provider in candidates:
+                continue
+            verdict = self._verifier.verify(credential, address)
+            if not verdict.valid:
+                log.debug("stamp %s skipped: %s", cache_id, verdict.reason)
+                continue
+            expiration_raw = credential["expirationDate"]
+            candidates[provider] = Candidate(
+                cache_id=cache_id, provider=provider, credential=credential,
+                nullifiers=tuple(nullifiers_of(credential, self._multi_nullifier)),
+                expires_at=parse_expiration(expiration_raw), expiration_raw=expiration_raw)
+        return list(candidates.values())
+
+    def _apply_lifo(self, cur, candidates, links, address, community_id, now):
+        for _ in range(MAX_LIFO_ATTEMPTS):
+            plan = plan_lifo(candidates, links, address, community_id, now)
+            if not plan.writes or sql.write_hash_links(cur, address, community_id, plan.inserts,
+                                                       plan.updates, now):
+                return plan
+            # A concurrent request claimed or changed a link: undo ours, reload, plan again.
+            sql.rollback_hash_links(cur)
+            hashes = {n for c in candidates for n in c.nullifiers}
+            links = {h: Link(h, a, e) for h, a, e in sql.load_hash_links(cur, community_id, hashes)}
+        raise ScoringContention()
+
+
+def _timestamp(value) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

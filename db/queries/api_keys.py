@@ -1,0 +1,29 @@
+"""account_accountapikey lookups and the SHA-256 backfill."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ApiKeyRow:
+    id: str
+    account_id: int
+    hashed_key: str
+    hashed_key_sha256: str | None
+    usable: bool  # not revoked and not expired
+    embed_rate_limit: str | None
+
+
+def find_by_prefix(cur, prefix: str) -> ApiKeyRow | None:
+    """The key row for ``prefix`` (unique), usable or not: analytics may name an unusable key."""
+    cur.execute(
+        """SELECT id, account_id, hashed_key, hashed_key_sha256,
+                  NOT revoked AND (expiry_date IS NULL OR expiry_date > now()), embed_rate_limit
+           FROM account_accountapikey WHERE prefix = %s""", (prefix,))
+    row = cur.fetchone()
+    return ApiKeyRow(*row) if row else None
+
+
+def backfill_sha256(cur, key_id: str, sha256_hash: str) -> None:
+    cur.execute("UPDATE account_accountapikey SET hashed_key_sha256 = %s "
+                "WHERE id = %s AND hashed_key_sha256 IS NULL", (sha256_hash, key_id))

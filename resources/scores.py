@@ -1,0 +1,37 @@
+"""Score reads: the public v2 endpoint (API key) and the internal ones (internal key)."""
+from __future__ import annotations
+
+import falcon
+
+from app.scoring.service import CommunityLookup
+from app.telemetry import annotate
+from resources.auth import require_api_key, require_internal
+from resources.render import int_param, score_body
+
+
+class V2Score:
+    """GET /v2/stamps/{scorer_id}/score/{address}"""
+
+    def __init__(self, api_keys, scoring):
+        self._api_keys = api_keys
+        self._scoring = scoring
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, scorer_id: str, address: str) -> None:
+        annotate(address=address.lower(), scorer_id=scorer_id)
+        key = require_api_key(req, self._api_keys)
+        result = self._scoring.score(address, CommunityLookup.for_account(scorer_id, key.account_id))
+        score_body(resp, result)
+
+
+class InternalScore:
+    """GET /internal/score/v2/{scorer_id}/{address} (and the older /internal/score/... alias)"""
+
+    def __init__(self, internal_auth, scoring):
+        self._auth = internal_auth
+        self._scoring = scoring
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, scorer_id: str, address: str) -> None:
+        annotate(address=address.lower(), scorer_id=scorer_id)
+        require_internal(req, self._auth)
+        result = self._scoring.score(address, CommunityLookup(int_param(scorer_id, "scorer_id")))
+        score_body(resp, result)

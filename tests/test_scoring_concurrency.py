@@ -1,0 +1,98 @@
+"""Scoring under concurrency, and the number of SQL round trips of one score."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg2.extensions
+import pytest
+
+from app.credentials import CredentialVerifier
+from app.scoring.human_points import HumanPointsSettings
+from app.scoring.service import CommunityLookup, ScoringService
+from db.pool import Pool
+from tests.world import ISSUER_DID, new_address
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("round_", range(3))
+def test_concurrent_scorings_sharing_a_nullifier_leave_one_owner(world, database_url, round_):
+    pool = Pool(database_url, size=20, acquire_timeout=10)
+    service = ScoringService(pool, CredentialVerifier([ISSUER_DID]), HumanPointsSettings())
+    try:
+        community = world.community({"Google": 1, "Ens": 1}, "1")
+        a, b = new_address(), new_address()
+        for address in (a, b):
+            world.stamp(address, "Google", ["v0:contested", f"v0:own-{address}"])
+            world.stamp(address, "Ens", ["v0:contested-ens"])
+        start = threading.Barrier(20)
+
+        def run(address):
+            start.wait()
+            return service.score(address, CommunityLookup(community)).to_response()
+
+        with ThreadPoolExecutor(max_workers=20) as executor:
+            bodies = list(executor.map(run, [a, b] * 10))  # any exception fails the test
+
+        links = world.links(community)
+        owner = links["v0:contested"][0]
+        assert owner in (a, b)
+        assert links["v0:contested-ens"][0] == owner  # the first claimant won both, consistently
+        loser = b if owner == a else a
+        # the loser's other nullifier was backfilled to the owner: nobody else can claim it now
+        assert links[f"v0:own-{loser}"][0] == owner
+        final = {addr: service.score(addr, CommunityLookup(community)).to_response() for addr in (a, b)}
+        assert final[owner]["stamps"]["Google"]["dedup"] is False
+        assert final[loser]["stamps"]["Google"]["dedup"] is True
+        assert final[loser]["stamps"]["Ens"]["dedup"] is True
+        assert all(body["error"] is None for body in bodies)
+    finally:
+        pool.close()
+
+
+class CountingConnection(psycopg2.extensions.connection):
+    """Counts client/server round trips: statements, implicit BEGINs, commits and rollbacks."""
+
+    round_trips = 0
+
+    def cursor(self, *args, **kwargs):
+        kwargs.setdefault("cursor_factory", CountingCursor)
+        return super().cursor(*args, **kwargs)
+
+    def commit(self):
+        CountingConnection.round_trips += 1
+        return super().commit()
+
+    def rollback(self):
+        CountingConnection.round_trips += 1
+        return super().rollback()
+
+
+class CountingCursor(psycopg2.extensions.cursor):
+    def execute(self, query, vars=None):
+        conn = self.connection
+        if not conn.autocommit and conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            CountingConnection.round_trips += 1  # psycopg2 sends BEGIN first
+        CountingConnection.round_trips += 1
+        return super().execute(query, vars)
+
+
+def test_round_trips_of_one_score(world, database_url, capsys):
+    pool = Pool(database_url, size=2, connection_factory=CountingConnection)
+    service = ScoringService(pool, CredentialVerifier([ISSUER_DID]), HumanPointsSettings())
+    try:
+        community = world.community({f"P{i}": 1 for i in range(10)}, "5")
+        address = new_address()
+        for i in range(10):
+            world.stamp(address, f"P{i}")
+        pool.ping()  # connect outside the count
+        CountingConnection.round_trips = 0
+        body = service.score(address, CommunityLookup(community)).to_response()
+        first = CountingConnection.round_trips
+        CountingConnection.round_trips = 0
+        service.score(address, CommunityLookup(community))
+        again = CountingConnection.round_trips
+    finally:
+        pool.close()
+    assert body["score"] == "10.00000"
+    with capsys.disabled():
+        print(f"\nSQL round trips of one 10-stamp score: {first} (first), {again} (rescore)")
+    assert first <= 6 and again <= 6
