@@ -1,0 +1,1 @@
+"""Scoring an address for a community: see service.py."""
