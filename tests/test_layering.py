@@ -47,3 +47,10 @@ def test_only_db_talks_to_psycopg2(path):
 
 def test_core_is_not_empty():
     assert len(CORE) >= 4  # the test above must have something to check
+
+
+@pytest.mark.parametrize("top", ["app", "resources", "db"])
+def test_every_code_folder_is_a_package(top):
+    """setup.cfg's find: skips folders without __init__.py: they would be missing from the image."""
+    for folder in {p.parent for p in (ROOT / top).rglob("*.py")}:
+        assert (folder / "__init__.py").exists(), f"{folder.relative_to(ROOT)} lacks __init__.py"
