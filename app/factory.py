@@ -20,10 +20,13 @@ from app.api_keys import ApiKeyService
 from app.config import Config
 from app.credentials import CredentialVerifier
 from app.internal_auth import InternalAuth
+from app.jwt_auth import JwtAuth
 from app.middleware import ApiKeyUsage, RequestContext
 from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import ScoringService
+from app.stamps import StampService
 from db.pool import Pool
+from resources import ceramic_cache
 from resources.health import Health, Ready
 from resources.scores import InternalScore, V2Score
 
@@ -40,6 +43,8 @@ class Services:
     scoring: ScoringService
     api_keys: ApiKeyService
     internal_auth: InternalAuth
+    jwt_auth: JwtAuth
+    stamps: StampService
     usage: UsageRecorder
 
     def close(self) -> None:
@@ -60,13 +65,16 @@ def build_services(config: Config) -> Services:
     points = HumanPointsSettings(
         enabled=config.human_points_enabled, write_enabled=config.human_points_write_enabled,
         start_timestamp=config.human_points_start_timestamp, mta_enabled=config.human_points_mta_enabled)
+    scoring = ScoringService(pool, verifier, points, multi_nullifier=config.multi_nullifier)
     return Services(
         config=config,
         pool=pool,
         verifier=verifier,
-        scoring=ScoringService(pool, verifier, points, multi_nullifier=config.multi_nullifier),
+        scoring=scoring,
         api_keys=ApiKeyService(pool, offload=_cpu_offload()),
         internal_auth=InternalAuth(config.internal_api_key, config.internal_auth_disabled),
+        jwt_auth=JwtAuth(config.jwt_secret, config.siwe_jwt_public_key),
+        stamps=StampService(pool, scoring, points),
         usage=UsageRecorder(pool, enabled=config.api_analytics_enabled),
     )
 
@@ -112,4 +120,11 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
     app.add_route("/v2/stamps/{scorer_id}/score/{address}", V2Score(services.api_keys, services.scoring))
     app.add_route("/internal/score/v2/{scorer_id}/{address}", internal_score)
     app.add_route("/internal/score/{scorer_id}/{address}", internal_score)
+
+    # The application ignores X-Use-Rust-Scorer: routing belongs to the load balancer (k8s/).
+    ceramic = (services.jwt_auth, services.stamps, config.ceramic_cache_scorer_id)
+    app.add_route("/ceramic-cache/stamps/bulk", ceramic_cache.BulkStamps(*ceramic))
+    app.add_route("/ceramic-cache/score/{address}", ceramic_cache.UiScore(*ceramic))
+    app.add_route("/ceramic-cache/stamp", ceramic_cache.StampList(*ceramic))
+    app.add_route("/ceramic-cache/weights", ceramic_cache.Weights(*ceramic))
     return app

@@ -151,6 +151,9 @@ def demo_examples(base: str, env: dict, demo: dict) -> list[str]:
     return [
         f"curl -s -H 'X-API-KEY: {demo['api_key']}' {base}/v2/stamps/{c}/score/{a}",
         f"curl -s -H 'Authorization: {env['INTERNAL_API_KEY']}' {base}/internal/score/v2/{c}/{a}",
+        f"curl -s -H 'Authorization: Bearer {demo_jwt(env['JWT_SECRET'], a)}' {base}/ceramic-cache/score/{a}",
+        f"curl -s '{base}/ceramic-cache/stamp?address={a}'",
+        f"curl -s {base}/ceramic-cache/weights",
     ]
 
 

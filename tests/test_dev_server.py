@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tests.test_gevent_worker import free_port
+from tests.servers import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow

@@ -1,50 +1,19 @@
 """Cooperative I/O on the production server set-up: gunicorn + one gevent worker + psycogreen."""
 import concurrent.futures
-import os
-import pathlib
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from tests.conftest import BASE_ENV
+from tests.servers import gunicorn
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def gunicorn_server(database_url):
-    port = free_port()
-    env = {**os.environ, **BASE_ENV, "DATABASE_URL": database_url, "PORT": str(port),
-           "WEB_CONCURRENCY": "1", "DB_POOL_SIZE": "20", "DB_POOL_TIMEOUT": "5", "LOG_LEVEL": "WARNING"}
-    gunicorn = pathlib.Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "-c", "gunicorn.conf.py", "tests.gevent_app:application"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(base + "/ready", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("gunicorn did not start:\n" + proc.stdout.read().decode())
-        time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=30)
+    with gunicorn(database_url, DB_POOL_SIZE=20, DB_POOL_TIMEOUT=5) as base:
+        yield base
 
 
 def test_twenty_concurrent_pg_sleeps_overlap_on_one_worker(gunicorn_server):

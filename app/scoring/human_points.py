@@ -30,3 +30,21 @@ def awards(counted_nullifiers: dict[str, tuple[str, ...]]) -> tuple[list[tuple[s
                   if nullifiers]
     actions = sorted({PROVIDER_ACTIONS[p] for p in counted_nullifiers if p in PROVIDER_ACTIONS})
     return human_keys, actions
+
+
+def points_data(earned, multiplier: int | None, eligible: bool, active_config: dict) -> tuple[dict, dict]:
+    """(points_data, possible_points_data) as the ceramic-cache score returns them. The multiplier
+    is reported, not applied; possible_points_data's total is 0, as Django's is."""
+    breakdown: dict[str, int] = {}
+    total = 0
+    for action, chain_id, points in earned:
+        points = int(points)
+        total += points
+        if chain_id:
+            breakdown[f"{action}_{chain_id}"] = points
+        breakdown[action] = breakdown.get(action, 0) + points
+    multiplier = multiplier or 1
+    return (
+        {"total_points": total, "is_eligible": eligible, "multiplier": multiplier, "breakdown": breakdown},
+        {"total_points": 0, "is_eligible": False, "multiplier": multiplier, "breakdown": dict(active_config)},
+    )

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
+from typing import Callable, TypeVar
 
 from app.addresses import normalize_address
 from app.credentials import CredentialVerifier, nullifiers_of, utcnow
@@ -29,6 +29,7 @@ from db.queries import scoring as sql
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 SCORER_TYPES = ("WEIGHTED", "WEIGHTED_BINARY")
 MAX_LIFO_ATTEMPTS = 5
 MAX_TRANSACTION_ATTEMPTS = 3
@@ -72,8 +73,20 @@ class ScoringService:
         self._clock = clock
 
     def score(self, raw_address: str, lookup: CommunityLookup) -> ScoreResult:
+        """Rescore in a transaction of its own (retried whole on a deadlock)."""
+        address = self.checked_address(raw_address, lookup)
+        return retry_on_conflict(lambda: self._score_once(address, lookup))
+
+    def score_within(self, cur, address: str, lookup: CommunityLookup) -> ScoreResult:
+        """Rescore inside the caller's open transaction: the reads see its uncommitted writes (the
+        stamp endpoints write the cache and rescore atomically). ``address`` is already valid."""
+        ctx = sql.load_context(cur, address, lookup.community_id, account_id=lookup.account_id,
+                               ref=lookup.ref)
+        return self._write(cur, self._checked(ctx, lookup), address)
+
+    def checked_address(self, raw_address: str, lookup: CommunityLookup) -> str:
         try:
-            address = normalize_address(raw_address)
+            return normalize_address(raw_address)
         except InvalidAddress:
             # Python looks the scorer up first: an unknown scorer is 404 even with a bad address.
             with self._pool.cursor() as cur:
@@ -81,46 +94,43 @@ class ScoringService:
                                             ref=lookup.ref):
                     raise NotFound(lookup.not_found) from None
             raise
-        for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
-            try:
-                return self._score_once(address, lookup)
-            except TransactionConflict:
-                if attempt == MAX_TRANSACTION_ATTEMPTS:
-                    raise ScoringContention() from None
-                log.info("scoring retried after a transaction conflict", extra={"address": address})
-        raise AssertionError("unreachable")
 
     def _score_once(self, address: str, lookup: CommunityLookup) -> ScoreResult:
         with self._pool.cursor() as cur:
             ctx = sql.load_context(cur, address, lookup.community_id, account_id=lookup.account_id,
                                    ref=lookup.ref)
+        ctx = self._checked(ctx, lookup)
+        with self._pool.transaction() as cur:
+            return self._write(cur, ctx, address)
+
+    @staticmethod
+    def _checked(ctx, lookup: CommunityLookup):
         if ctx is None:
             raise NotFound(lookup.not_found)
         if ctx.scorer_type not in SCORER_TYPES or ctx.threshold is None:
             log.error("community %s has an unusable scorer (%s)", ctx.community_id, ctx.scorer_type)
             raise ScoringFailed()
+        return ctx
+
+    def _write(self, cur, ctx, address: str) -> ScoreResult:
         try:
             weights = Weights.from_json(ctx.weights_json, ctx.overlay)
         except (WeightError, ValueError) as exc:
             log.error("community %s has unreadable weights: %s", ctx.community_id, exc)
             raise ScoringFailed() from None
-
         now = self._clock()
         candidates = self._valid_stamps(ctx.stamps, address)
         links = {h: Link(h, a, _timestamp(e)) for h, a, e in ctx.links}
-        with self._pool.transaction() as cur:
-            plan = self._apply_lifo(cur, candidates, links, address, ctx.community_id, now)
-            try:
-                result = compute_score(plan, weights, Decimal(ctx.threshold), address,
-                                       ctx.community_id, now)
-            except WeightError as exc:
-                log.error("community %s: %s", ctx.community_id, exc)
-                raise ScoringFailed() from None
-            sql.persist_score(cur, result, plan.events)
-            if self._points.should_write(ctx.human_points_program, result.passing, now):
-                keys, actions = human_points.awards(result.counted_nullifiers)
-                human_points_sql.award(cur, address, ctx.community_id, keys, actions,
-                                       self._points.mta_enabled)
+        plan = self._apply_lifo(cur, candidates, links, address, ctx.community_id, now)
+        try:
+            result = compute_score(plan, weights, Decimal(ctx.threshold), address, ctx.community_id, now)
+        except WeightError as exc:
+            log.error("community %s: %s", ctx.community_id, exc)
+            raise ScoringFailed() from None
+        sql.persist_score(cur, result, plan.events)
+        if self._points.should_write(ctx.human_points_program, result.passing, now):
+            keys, actions = human_points.awards(result.counted_nullifiers)
+            human_points_sql.award(cur, address, ctx.community_id, keys, actions, self._points.mta_enabled)
         return result
 
     def _valid_stamps(self, rows, address: str) -> list[Candidate]:
@@ -150,6 +160,18 @@ class ScoringService:
             hashes = {n for c in candidates for n in c.nullifiers}
             links = {h: Link(h, a, e) for h, a, e in sql.load_hash_links(cur, community_id, hashes)}
         raise ScoringContention()
+
+
+def retry_on_conflict(work: Callable[[], T], attempts: int = MAX_TRANSACTION_ATTEMPTS) -> T:
+    """Run a whole transaction again after a deadlock or serialization failure."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except TransactionConflict:
+            if attempt == attempts:
+                raise ScoringContention() from None
+            log.info("transaction retried after a conflict (attempt %d)", attempt)
+    raise AssertionError("unreachable")
 
 
 def _timestamp(value) -> datetime:

@@ -45,3 +45,23 @@ def award(cur, address: str, community_id: int, human_keys: list[tuple[str, str]
         "hky_provider": [p for p, _ in human_keys], "hky_tx_hash": [t for _, t in human_keys],
         "stamp_actions": stamp_actions,
     })
+
+
+_POINTS = """
+SELECT
+  (SELECT coalesce(json_agg(json_build_array(t.action, t.chain_id, t.points)), '[]') FROM (
+       SELECT h.action, h.chain_id, sum(c.points) AS points
+       FROM registry_humanpoints h
+       JOIN registry_humanpointsconfig c ON c.action = h.action AND c.active
+       WHERE h.address = %(address)s AND h.action <> 'HIM'
+       GROUP BY h.action, h.chain_id) t),
+  (SELECT multiplier FROM registry_humanpointsmultiplier WHERE address = %(address)s),
+  EXISTS (SELECT 1 FROM registry_humanpointscommunityqualifiedusers WHERE address = %(address)s),
+  (SELECT coalesce(json_object_agg(action, points), '{}') FROM registry_humanpointsconfig WHERE active)
+"""
+
+
+def points(cur, address: str):
+    """(earned rows [(action, chain_id, points)], multiplier or None, eligible, active config)."""
+    cur.execute(_POINTS, {"address": address})
+    return cur.fetchone()

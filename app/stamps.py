@@ -1,0 +1,151 @@
+"""The stamp store of an address (ceramic cache): writes that rescore atomically, reads, the UI score.
+
+A write is one transaction: lock the address, soft-delete the replaced providers, insert the new
+stamps, rescore, read the live stamps back, commit. Any failure (including the scorer) rolls back the
+whole write, so the previous stamps stay live.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import orjson
+
+from app.credentials import utcnow
+from app.credentials.checks import parse_expiration
+from app.errors import NotFound, ServiceError
+from app.scoring import human_points
+from app.scoring.result import fmt5, iso
+from app.scoring.service import CommunityLookup, ScoringService, retry_on_conflict
+from app.scoring.weights import WeightError, Weights
+from db.pool import TransactionConflict
+from db.queries import ceramic_cache as sql
+from db.queries import human_points as human_points_sql
+
+log = logging.getLogger(__name__)
+
+SOURCE_PASSPORT = 1
+SOURCE_EMBED = 2
+MAX_STAMPS_PER_REQUEST = 100
+
+
+class MisconfiguredScorer(ServiceError):
+    status = 500
+    default_detail = "Unable to retrieve configured scorer!"
+
+
+def new_row(credential: dict) -> sql.NewRow:
+    """A cache row for a credential whose provider and proofValue were already validated."""
+    return sql.NewRow(
+        provider=credential["credentialSubject"]["provider"],
+        credential=credential,
+        proof_value=credential["proof"]["proofValue"],
+        issuance_date=parse_expiration(credential.get("issuanceDate")),
+        expiration_date=parse_expiration(credential.get("expirationDate")),
+    )
+
+
+@dataclass
+class WriteResult:
+    stamps_json: bytes  # JSON array of CachedStamp
+    score: dict | None
+
+    def body(self, with_score: bool = True) -> dict:
+        body = {"success": True, "stamps": orjson.Fragment(self.stamps_json)}
+        if with_score:
+            body["score"] = self.score
+        return body
+
+
+class StampService:
+    def __init__(self, pool, scoring: ScoringService, points: human_points.HumanPointsSettings):
+        self._pool = pool
+        self._scoring = scoring
+        self._points = points
+
+    def write(self, address: str, community_id: int, *, remove: set[str], add: list[dict],
+              source_app: int | None, require_existing: bool = False) -> WriteResult:
+        """Replace the stamps of ``remove`` providers by ``add`` credentials and rescore, atomically.
+
+        Credentials naming the same provider twice: the last one wins. ``require_existing``: 404
+        when no live stamp of ``remove`` exists (Python's DELETE)."""
+        rows = list({row.provider: row for row in map(new_row, add)}.values())
+        providers = sorted(remove | {row.provider for row in rows})
+        lookup = CommunityLookup(community_id)
+
+        def transaction() -> WriteResult:
+            with self._pool.transaction() as cur:
+                sql.lock_address(cur, address, community_id)
+                deleted = sql.soft_delete(cur, address, providers)
+                if require_existing and not deleted:
+                    raise NotFound("Unable to find stamp to delete.")
+                if sql.insert(cur, address, rows, source_app, community_id) != len(rows):
+                    # A writer that does not take this address's lock (another community's path)
+                    # inserted a live row in between: start over.
+                    raise TransactionConflict("concurrent stamp insert")
+                result = self._scoring.score_within(cur, address, lookup)
+                return WriteResult(sql.live_stamps_json(cur, address), result.to_response())
+
+        return retry_on_conflict(transaction)
+
+    def live_stamps(self, address: str) -> bytes:
+        with self._pool.cursor() as cur:
+            return sql.live_stamps_json(cur, address)
+
+    def ensure_scored(self, address: str, community_id: int) -> None:
+        """Python's stamp listing scores an address that has no score yet for the ceramic scorer."""
+        with self._pool.cursor() as cur:
+            if sql.score_exists(cur, address, community_id):
+                return
+        try:
+            self._scoring.score(address, CommunityLookup(community_id))
+        except ServiceError as exc:  # a listing never fails because of the scorer
+            log.warning("could not score %s for community %s: %s", address, community_id, exc.detail)
+
+    def ui_score(self, address: str, community_id: int, now: datetime | None = None) -> dict:
+        """The stored score while it is valid (rescored when missing or expired), as Python does."""
+        now = now or utcnow()
+        points = None
+        with self._pool.cursor() as cur:
+            found = sql.stored_score(cur, address, community_id)
+            if found is None:
+                raise NotFound("Community matching the configured scorer id does not exist! "
+                               "This is probably a misconfiguration!")
+            program, stored = found
+            fresh = stored is not None and (stored.expiration_date is None or stored.expiration_date >= now)
+            if fresh and self._points.enabled and program:
+                points = human_points.points_data(*human_points_sql.points(cur, address))
+        if not fresh:  # rescore on a connection of its own, after this one went back to the pool
+            return self._scoring.score(address, CommunityLookup(community_id)).to_response()
+        return stored_response(address, stored, points)
+
+    def weights(self, community_id: int) -> dict[str, float]:
+        with self._pool.cursor() as cur:
+            exists, text = sql.scorer_weights(cur, community_id)
+        if not exists or text is None:
+            raise MisconfiguredScorer()
+        try:
+            return Weights.from_json(text).as_floats()
+        except (WeightError, ValueError):
+            raise MisconfiguredScorer() from None
+
+
+def stored_response(address: str, stored: sql.StoredScore, points: tuple[dict, dict] | None) -> dict:
+    evidence = stored.evidence or {}
+    raw = Decimal(evidence.get("rawScore", "0"))
+    threshold = Decimal(evidence.get("threshold", "20"))
+    return {
+        "address": address,
+        "score": fmt5(raw),
+        "passing_score": raw >= threshold if stored.evidence else False,
+        "last_score_timestamp": iso(stored.last_score_timestamp),
+        "expiration_timestamp": iso(stored.expiration_date),
+        "threshold": fmt5(threshold),
+        "error": stored.error,
+        "stamps": stored.stamps or {},
+        "points_data": points[0] if points else None,
+        "possible_points_data": points[1] if points else None,
+        "linked_score": None,
+    }

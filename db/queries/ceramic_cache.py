@@ -1,0 +1,116 @@
+"""ceramic_cache_ceramiccache: the stamp store the Passport app and the embed widget write (V1 rows)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+
+@dataclass(frozen=True)
+class NewRow:
+    provider: str
+    credential: dict
+    proof_value: str
+    issuance_date: datetime | None
+    expiration_date: datetime | None
+
+
+def lock_address(cur, address: str, community_id: int) -> None:
+    """Serialize writers of one address: upserting its passport row takes a row lock that a
+    concurrent writer waits on until this transaction ends (no session-level advisory lock, so
+    nothing pins a connection behind RDS Proxy)."""
+    cur.execute("INSERT INTO registry_passport (address, community_id) VALUES (%s, %s) "
+                "ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address",
+                (address, community_id))
+
+
+def soft_delete(cur, address: str, providers: list[str]) -> int:
+    cur.execute("UPDATE ceramic_cache_ceramiccache SET deleted_at = now(), updated_at = now() "
+                "WHERE address = %s AND provider = ANY(%s) AND type = 1 AND deleted_at IS NULL",
+                (address, providers))
+    return cur.rowcount
+
+
+def insert(cur, address: str, rows: list[NewRow], source_app: int | None,
+           source_scorer_id: int | None) -> int:
+    """Insert live rows; returns how many went in (a concurrent live row for a provider is skipped)."""
+    if not rows:
+        return 0
+    cur.execute(
+        """INSERT INTO ceramic_cache_ceramiccache
+             (type, address, provider, stamp, created_at, updated_at, compose_db_save_status,
+              compose_db_stream_id, issuance_date, expiration_date, proof_value, source_app,
+              source_scorer_id)
+           SELECT 1, %(address)s, p, s, now(), now(), 'pending', '', i, e, v, %(app)s, %(scorer)s
+           FROM unnest(%(providers)s::text[], %(stamps)s::jsonb[], %(issued)s::timestamptz[],
+                       %(expires)s::timestamptz[], %(proofs)s::text[]) AS t(p, s, i, e, v)
+           ON CONFLICT (type, address, provider) WHERE deleted_at IS NULL DO NOTHING
+           RETURNING id""",
+        {"address": address, "app": source_app, "scorer": source_scorer_id,
+         "providers": [r.provider for r in rows],
+         "stamps": [orjson.dumps(r.credential).decode() for r in rows],
+         "issued": [r.issuance_date for r in rows], "expires": [r.expiration_date for r in rows],
+         "proofs": [r.proof_value for r in rows]})
+    return len(cur.fetchall())
+
+
+def live_stamps_json(cur, address: str) -> bytes:
+    """The address's live, non-revoked V1 stamps as a JSON array of CachedStamp, built by the
+    server (the stamps are passed through, never decoded here)."""
+    cur.execute(
+        """SELECT coalesce(json_agg(json_build_object('id', cc.id, 'address', cc.address,
+                                                      'provider', cc.provider, 'stamp', cc.stamp)
+                                    ORDER BY cc.created_at DESC NULLS LAST, cc.id DESC), '[]')::text
+           FROM ceramic_cache_ceramiccache cc
+           WHERE cc.address = %s AND cc.type = 1 AND cc.deleted_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.ceramic_cache_id = cc.id)""",
+        (address,))
+    return cur.fetchone()[0].encode()
+
+
+@dataclass(frozen=True)
+class StoredScore:
+    score: object
+    status: str | None
+    error: str | None
+    last_score_timestamp: datetime | None
+    expiration_date: datetime | None
+    evidence: dict | None
+    stamps: dict | None
+
+
+def stored_score(cur, address: str, community_id: int) -> tuple[bool, StoredScore | None] | None:
+    """(the community's human_points_program, the address's stored score or None); None when the
+    community does not exist."""
+    cur.execute(
+        """SELECT c.human_points_program, s.score, s.status, s.error, s.last_score_timestamp,
+                  s.expiration_date, s.evidence, s.stamps, s.id IS NOT NULL
+           FROM account_community c
+           LEFT JOIN registry_passport p ON p.community_id = c.id AND p.address = %s
+           LEFT JOIN registry_score s ON s.passport_id = p.id
+           WHERE c.id = %s""", (address, community_id))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    program, *fields, has_score = row
+    return program, (StoredScore(*fields) if has_score else None)
+
+
+def score_exists(cur, address: str, community_id: int) -> bool:
+    cur.execute("SELECT 1 FROM registry_score s JOIN registry_passport p ON p.id = s.passport_id "
+                "WHERE p.address = %s AND p.community_id = %s", (address, community_id))
+    return cur.fetchone() is not None
+
+
+def scorer_weights(cur, community_id: int) -> tuple[bool, str | None]:
+    """(community exists, its scorer's weights JSON text or None), following the scorer type."""
+    cur.execute(
+        """SELECT CASE s.type WHEN 'WEIGHTED_BINARY' THEN bw.weights WHEN 'WEIGHTED' THEN w.weights END::text
+           FROM account_community c
+           JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
+           LEFT JOIN scorer_weighted_binaryweightedscorer bw ON bw.scorer_ptr_id = s.id
+           LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
+           WHERE c.id = %s""", (community_id,))
+    row = cur.fetchone()
+    return (False, None) if row is None else (True, row[0])

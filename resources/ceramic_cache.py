@@ -1,0 +1,88 @@
+"""/ceramic-cache/*: the Passport app's stamp store and UI score. Writes need the app's JWT."""
+from __future__ import annotations
+
+import falcon
+import orjson
+
+from app.addresses import normalize_address
+from app.errors import Unauthorized, Unprocessable
+from app.stamps import SOURCE_PASSPORT
+from app.telemetry import annotate
+from resources.render import json_body
+from resources.schemas import load_stamp_entries
+
+
+class _CeramicResource:
+    def __init__(self, jwt_auth, stamps, scorer_id: int):
+        self._jwt = jwt_auth
+        self._stamps = stamps
+        self._scorer_id = scorer_id
+
+    def _address(self, req: falcon.Request) -> str:
+        address = self._jwt.address_from_header(req.get_header("Authorization"))
+        annotate(address=address, community_id=self._scorer_id)
+        return address
+
+
+class BulkStamps(_CeramicResource):
+    """POST (add, 201), PATCH (replace or remove, 200), DELETE (remove, 200) /ceramic-cache/stamps/bulk"""
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        address = self._address(req)
+        entries = load_stamp_entries(req.get_media(), stamp_required=True)
+        annotate(stamp_count=len(entries))
+        result = self._stamps.write(address, self._scorer_id, remove={e["provider"] for e in entries},
+                                    add=[e["stamp"] for e in entries], source_app=SOURCE_PASSPORT)
+        json_body(resp, result.body(), falcon.HTTP_201)
+
+    def on_patch(self, req: falcon.Request, resp: falcon.Response) -> None:
+        address = self._address(req)
+        entries = load_stamp_entries(req.get_media(), stamp_required=False)
+        annotate(stamp_count=len(entries))
+        result = self._stamps.write(address, self._scorer_id, remove={e["provider"] for e in entries},
+                                    add=[e["stamp"] for e in entries if e["stamp"] is not None],
+                                    source_app=SOURCE_PASSPORT)
+        json_body(resp, result.body())
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
+        address = self._address(req)
+        entries = load_stamp_entries(req.get_media(), stamp_required=False)
+        annotate(stamp_count=len(entries))
+        result = self._stamps.write(address, self._scorer_id, remove={e["provider"] for e in entries},
+                                    add=[], source_app=SOURCE_PASSPORT, require_existing=True)
+        json_body(resp, result.body(with_score=False))
+
+
+class UiScore(_CeramicResource):
+    """GET /ceramic-cache/score/{address}: a token reads only its own address's score."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, address: str) -> None:
+        claimed = self._jwt.claimed_address(req.get_header("Authorization"))
+        if address.lower() != claimed:  # nothing is read or scored for another address
+            raise Unauthorized("Address in path does not match the token's address.")
+        address = normalize_address(claimed)
+        annotate(address=address, community_id=self._scorer_id)
+        body = self._stamps.ui_score(address, self._scorer_id)
+        annotate(stamp_count=len(body["stamps"]))
+        json_body(resp, body)
+
+
+class StampList(_CeramicResource):
+    """GET /ceramic-cache/stamp?address=0x... (no auth)"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        raw = req.get_param("address")
+        if raw is None:
+            raise Unprocessable([{"loc": ["query", "address"], "msg": "Field required"}])
+        address = normalize_address(raw)
+        annotate(address=address, community_id=self._scorer_id)
+        self._stamps.ensure_scored(address, self._scorer_id)
+        json_body(resp, {"success": True, "stamps": orjson.Fragment(self._stamps.live_stamps(address))})
+
+
+class Weights(_CeramicResource):
+    """GET /ceramic-cache/weights (no auth)"""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        annotate(community_id=self._scorer_id)
+        json_body(resp, self._stamps.weights(self._scorer_id))

@@ -1,0 +1,56 @@
+"""Start the service under real gunicorn (production config) for tests that need real processes."""
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import requests
+
+from tests.conftest import BASE_ENV
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, app: str = "tests.gevent_app:application", **env_overrides):
+    """Yield the base URL of a gunicorn running ``app`` with gunicorn.conf.py; stopped afterwards."""
+    port = free_port()
+    env = {**os.environ, **BASE_ENV, "DATABASE_URL": database_url, "PORT": str(port),
+           "WEB_CONCURRENCY": "1", "LOG_LEVEL": "WARNING", **{k: str(v) for k, v in env_overrides.items()}}
+    executable = pathlib.Path(sys.executable).with_name("gunicorn")
+    # A file, not a pipe: a pipe nobody reads fills up and blocks the worker's logging.
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+    proc = subprocess.Popen([str(executable), "-c", "gunicorn.conf.py", app], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                if requests.get(base + "/ready", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("gunicorn did not start:\n" + pathlib.Path(log.name).read_text())
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+        if os.environ.get("KEEP_GUNICORN_LOGS") != "1":
+            os.unlink(log.name)
