@@ -26,7 +26,9 @@ from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import ScoringService
 from app.stamps import StampService
 from db.pool import Pool
-from resources import ceramic_cache
+from app.bans import BanService
+from app.lookups import Lookups
+from resources import ceramic_cache, embed, internal
 from resources.health import Health, Ready
 from resources.scores import InternalScore, V2Score
 
@@ -45,6 +47,8 @@ class Services:
     internal_auth: InternalAuth
     jwt_auth: JwtAuth
     stamps: StampService
+    bans: BanService
+    lookups: Lookups
     usage: UsageRecorder
 
     def close(self) -> None:
@@ -75,6 +79,8 @@ def build_services(config: Config) -> Services:
         internal_auth=InternalAuth(config.internal_api_key, config.internal_auth_disabled),
         jwt_auth=JwtAuth(config.jwt_secret, config.siwe_jwt_public_key),
         stamps=StampService(pool, scoring, points),
+        bans=BanService(pool),
+        lookups=Lookups(pool),
         usage=UsageRecorder(pool, enabled=config.api_analytics_enabled),
     )
 
@@ -120,6 +126,22 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
     app.add_route("/v2/stamps/{scorer_id}/score/{address}", V2Score(services.api_keys, services.scoring))
     app.add_route("/internal/score/v2/{scorer_id}/{address}", internal_score)
     app.add_route("/internal/score/{scorer_id}/{address}", internal_score)
+
+    auth = services.internal_auth
+    app.add_route("/internal/embed/validate-api-key", embed.ValidateApiKey(services.api_keys))
+    app.add_route("/internal/embed/stamps/{address}", embed.AddStamps(auth, services.stamps))
+    app.add_route("/internal/embed/score/{scorer_id}/{address}",
+                  embed.EmbedScore(auth, services.scoring, services.stamps))
+    app.add_route("/internal/embed/weights",
+                  embed.EmbedWeights(auth, services.stamps, config.ceramic_cache_scorer_id))
+    bans, lookups = services.bans, services.lookups
+    app.add_route("/internal/check-bans", internal.CheckBans(auth, bans))
+    app.add_route("/internal/check-revocations", internal.CheckRevocations(auth, bans))
+    app.add_route("/internal/allow-list/{list_name}/{address}", internal.AllowList(auth, lookups))
+    app.add_route("/internal/customization/credential/{provider_id}", internal.CredentialDefinition(auth, lookups))
+    app.add_route("/internal/stake/gtc/{address}", internal.GtcStake(auth, lookups))
+    app.add_route("/internal/stake/legacy-gtc/{address}/{round_id:int}", internal.LegacyGtcStake(auth, lookups))
+    app.add_route("/internal/cgrants/contributor_statistics", internal.ContributorStatistics(auth, lookups))
 
     # The application ignores X-Use-Rust-Scorer: routing belongs to the load balancer (k8s/).
     ceramic = (services.jwt_auth, services.stamps, config.ceramic_cache_scorer_id)

@@ -90,9 +90,10 @@ class StampService:
 
         return retry_on_conflict(transaction)
 
-    def live_stamps(self, address: str) -> bytes:
+    def live_stamps(self, address: str) -> orjson.Fragment:
+        """The live stamps as a JSON fragment (passed through from the database, never decoded)."""
         with self._pool.cursor() as cur:
-            return sql.live_stamps_json(cur, address)
+            return orjson.Fragment(sql.live_stamps_json(cur, address))
 
     def ensure_scored(self, address: str, community_id: int) -> None:
         """Python's stamp listing scores an address that has no score yet for the ceramic scorer."""
@@ -122,9 +123,12 @@ class StampService:
         return stored_response(address, stored, points)
 
     def weights(self, community_id: int) -> dict[str, float]:
+        """{provider: weight} of the community's scorer; NotFound without such a community."""
         with self._pool.cursor() as cur:
             exists, text = sql.scorer_weights(cur, community_id)
-        if not exists or text is None:
+        if not exists:
+            raise NotFound("No Community matches the given query.")
+        if text is None:
             raise MisconfiguredScorer()
         try:
             return Weights.from_json(text).as_floats()

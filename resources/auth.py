@@ -7,14 +7,18 @@ from app.api_keys import ApiKey, ApiKeyService, InvalidApiKey, extract_key
 from app.internal_auth import InternalAuth
 
 
-def require_api_key(req: falcon.Request, service: ApiKeyService) -> ApiKey:
+def require_api_key(req: falcon.Request, service: ApiKeyService, record: bool = True) -> ApiKey:
+    """The authenticated partner key; with ``record`` the request is logged to the key's usage
+    analytics (including a refused attempt with a known key)."""
     key = extract_key(req.get_header("X-API-Key"), req.get_header("Authorization"))
     try:
         api_key = service.authenticate(key)
     except InvalidApiKey as exc:
-        req.context.api_key_id = exc.key_id  # a known key's refused attempt is still recorded
+        if record:
+            req.context.api_key_id = exc.key_id
         raise
-    req.context.api_key_id = api_key.id
+    if record:
+        req.context.api_key_id = api_key.id
     return api_key
 
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import falcon
-import orjson
 
 from app.addresses import normalize_address
-from app.errors import Unauthorized, Unprocessable
-from app.stamps import SOURCE_PASSPORT
+from app.errors import NotFound, Unauthorized
+from app.stamps import SOURCE_PASSPORT, MisconfiguredScorer
 from app.telemetry import annotate
-from resources.render import json_body
+from resources.render import json_body, required_param
 from resources.schemas import load_stamp_entries
 
 
@@ -71,13 +70,10 @@ class StampList(_CeramicResource):
     """GET /ceramic-cache/stamp?address=0x... (no auth)"""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        raw = req.get_param("address")
-        if raw is None:
-            raise Unprocessable([{"loc": ["query", "address"], "msg": "Field required"}])
-        address = normalize_address(raw)
+        address = normalize_address(required_param(req, "address"))
         annotate(address=address, community_id=self._scorer_id)
         self._stamps.ensure_scored(address, self._scorer_id)
-        json_body(resp, {"success": True, "stamps": orjson.Fragment(self._stamps.live_stamps(address))})
+        json_body(resp, {"success": True, "stamps": self._stamps.live_stamps(address)})
 
 
 class Weights(_CeramicResource):
@@ -85,4 +81,7 @@ class Weights(_CeramicResource):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         annotate(community_id=self._scorer_id)
-        json_body(resp, self._stamps.weights(self._scorer_id))
+        try:
+            json_body(resp, self._stamps.weights(self._scorer_id))
+        except NotFound:  # CERAMIC_CACHE_SCORER_ID names no community
+            raise MisconfiguredScorer() from None

@@ -28,3 +28,11 @@ def int_param(value: str, name: str, location: str = "path") -> int:
     if not -2**63 <= number < 2**63:
         raise Unprocessable([{"loc": [location, name], "msg": "Input should be a valid 64-bit integer"}])
     return number
+
+
+def required_param(req: falcon.Request, name: str) -> str:
+    """A query parameter that must be present; 422 like Python's schema validation otherwise."""
+    value = req.get_param(name)
+    if value is None:
+        raise Unprocessable([{"loc": ["query", name], "msg": "Field required"}])
+    return value

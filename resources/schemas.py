@@ -90,3 +90,43 @@ def _not_a_list(body):
 
 def _not_an_object(body):
     raise ValidationError(["Expected a JSON object."])
+
+
+class RevocationCheck(Schema):
+    proof_values = fields.List(fields.String(validate=validate.Length(max=256)), required=True)
+
+
+REVOCATION_CHECK = RevocationCheck()
+
+
+def load_revocation_check(body) -> list[str]:
+    data = REVOCATION_CHECK.load(body if isinstance(body, dict) else _not_an_object(body))
+    if len(data["proof_values"]) > MAX_STAMPS_PER_REQUEST:
+        raise Unprocessable(TOO_MANY)
+    return data["proof_values"]
+
+
+def load_ban_check(body) -> list[dict]:
+    """The credentialSubject of each credential; like Python's schema, ``hash``, ``provider`` and
+    ``id`` must be present (each may be null), else 422 naming every missing field."""
+    if not isinstance(body, list):
+        raise Unprocessable([{"loc": ["body", "payload"], "msg": "Input should be a valid list",
+                              "type": "list_type"}])
+    problems, subjects = [], []
+    for i, credential in enumerate(body):
+        subject = credential.get("credentialSubject") if isinstance(credential, dict) else None
+        if not isinstance(subject, dict):
+            problems.append({"loc": ["body", "payload", i, "credentialSubject"], "msg": "Field required",
+                             "type": "missing"})
+            continue
+        for name in ("hash", "provider", "id"):
+            if name not in subject:
+                problems.append({"loc": ["body", "payload", i, "credentialSubject", name],
+                                 "msg": "Field required", "type": "missing"})
+            elif subject[name] is not None and not isinstance(subject[name], str):
+                problems.append({"loc": ["body", "payload", i, "credentialSubject", name],
+                                 "msg": "Input should be a valid string", "type": "string_type"})
+        subjects.append({k: subject.get(k) for k in ("hash", "provider", "id")})
+    if problems:
+        raise Unprocessable(problems)
+    return subjects

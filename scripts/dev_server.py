@@ -154,6 +154,8 @@ def demo_examples(base: str, env: dict, demo: dict) -> list[str]:
         f"curl -s -H 'Authorization: Bearer {demo_jwt(env['JWT_SECRET'], a)}' {base}/ceramic-cache/score/{a}",
         f"curl -s '{base}/ceramic-cache/stamp?address={a}'",
         f"curl -s {base}/ceramic-cache/weights",
+        f"curl -s -H 'Authorization: {env['INTERNAL_API_KEY']}' {base}/internal/embed/score/{c}/{a}",
+        f"curl -s -H 'X-API-KEY: {demo['api_key']}' {base}/internal/embed/validate-api-key",
     ]
 
 

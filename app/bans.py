@@ -1,0 +1,50 @@
+"""Bans and revocations, as the IAM checks them before issuing or accepting credentials.
+
+Bans are reported, not applied to scores. A credential is banned by the first active ban that
+matches: ``account`` (same address, no provider), ``hash`` (same hash) or ``single_stamp`` (same
+address and provider).
+"""
+from __future__ import annotations
+
+from app.errors import BadRequest
+from app.scoring.result import iso
+from db.queries import bans as sql
+
+
+class BanService:
+    def __init__(self, pool):
+        self._pool = pool
+
+    def check_bans(self, subjects: list[dict]) -> list[dict]:
+        """``subjects``: the credentialSubject of each credential ({hash, provider, id}, values may be
+        null). One result per credential, in order."""
+        dids = {s.get("id") for s in subjects if s.get("id") is not None}
+        if not subjects or not dids:
+            raise BadRequest("Must provide valid credential(s)")
+        if len(dids) > 1 or len(dids) != len({s.get("id") for s in subjects}):
+            raise BadRequest("All credentials must be issued to the same address")
+        address = str(next(iter(dids))).rsplit(":", 1)[-1]
+        hashes = [s["hash"] for s in subjects if s.get("hash")]
+        with self._pool.cursor() as cur:
+            bans = sql.active_bans(cur, address, hashes)
+        return [self._result(subject, address, bans) for subject in subjects]
+
+    @staticmethod
+    def _result(subject: dict, address: str, bans: list[tuple]) -> dict:
+        hash_, provider = subject.get("hash"), subject.get("provider")
+        for ban_type, ban_address, ban_hash, ban_provider, end_time, reason in bans:
+            same_address = ban_address.lower() == address.lower()
+            if ((ban_type == "account" and same_address and ban_provider == "")
+                    or (ban_type == "hash" and hash_ and ban_hash == hash_)
+                    or (ban_type == "single_stamp" and same_address and ban_provider == provider)):
+                return {"hash": hash_, "is_banned": True, "end_time": iso(end_time), "ban_type": ban_type,
+                        "reason": reason}
+        return {"hash": hash_, "is_banned": False, "end_time": None, "ban_type": None, "reason": None}
+
+    def check_revocations(self, proof_values: list[str]) -> list[dict]:
+        """One result per proof value, in order, duplicates kept."""
+        if not proof_values:
+            return []
+        with self._pool.cursor() as cur:
+            revoked = sql.revoked_proof_values(cur, proof_values)
+        return [{"proof_value": value, "is_revoked": value in revoked} for value in proof_values]
