@@ -34,13 +34,22 @@ def usage_row(*, api_key_id: str, path: str, status: int, headers: dict, query: 
     }
 
 
-def _as_json(body):
-    if not isinstance(body, (bytes, bytearray)):
-        return body
+def _json_text(body) -> str | None:
+    """The response as JSON text for the jsonb column: raw bodies pass through undecoded."""
+    if body is None:
+        return None
+    if isinstance(body, (bytes, bytearray)):
+        return body.decode()
+    return orjson.dumps(body).decode()
+
+
+def _detail(text: str | None) -> str | None:
     try:
-        return orjson.loads(body)
+        body = orjson.loads(text) if text else None
     except orjson.JSONDecodeError:
         return None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) else None
 
 
 class UsageRecorder:
@@ -80,10 +89,9 @@ class UsageRecorder:
                     break
             try:
                 for row in rows:
-                    row["response"] = body = _as_json(row["response"])
-                    if row["status_code"] >= 400 and isinstance(body, dict):
-                        detail = body.get("detail")
-                        row["error"] = detail if isinstance(detail, str) else None
+                    row["response"] = _json_text(row["response"])
+                    if row["status_code"] >= 400:  # decoded only for errors, to record the detail
+                        row["error"] = _detail(row["response"])
                 with self._pool.cursor() as cur:
                     sql.insert_usage(cur, rows)
             except Exception as exc:

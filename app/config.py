@@ -41,6 +41,8 @@ class Config:
     human_points_mta_enabled: bool = False
     max_body_bytes: int = 1024 * 1024
     multi_nullifier: bool = False
+    credential_cache_size: int = 100_000
+    scorer_config_ttl: float = 10.0
     api_analytics_enabled: bool = True
     log_level: str = "INFO"
     otel_enabled: bool = False
@@ -106,6 +108,16 @@ def _positive_float(raw: str) -> float:
         raise ValueError(f"expected a number of seconds, got {raw!r}") from None
     if not value > 0:
         raise ValueError(f"must be > 0, got {raw}")
+    return value
+
+
+def _seconds_or_zero(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"must be >= 0, got {raw}")
     return value
 
 
@@ -183,6 +195,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         human_points_mta_enabled=_get(env, "HUMAN_POINTS_MTA_ENABLED", _bool, False),
         max_body_bytes=_get(env, "MAX_BODY_BYTES", _int_at_least(1024), 1024 * 1024),
         multi_nullifier=_get(env, "FF_MULTI_NULLIFIER", _bool, False),
+        credential_cache_size=_get(env, "CREDENTIAL_CACHE_SIZE", _int_at_least(0), 100_000),
+        scorer_config_ttl=_get(env, "SCORER_CONFIG_TTL", _seconds_or_zero, 10.0),
         api_analytics_enabled=_get(env, "FF_API_ANALYTICS", _bool, True),
         log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
         otel_enabled=otel_enabled,

@@ -22,6 +22,7 @@ from app.credentials import CredentialVerifier
 from app.internal_auth import InternalAuth
 from app.jwt_auth import JwtAuth
 from app.middleware import ApiKeyUsage, RequestContext
+from app.scoring.communities import Communities
 from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import ScoringService
 from app.stamps import StampService
@@ -65,11 +66,13 @@ def build_services(config: Config) -> Services:
         connect_timeout=min(config.db_connect_timeout, config.db_pool_timeout),
         statement_timeout_ms=config.db_statement_timeout_ms,
     )
-    verifier = CredentialVerifier(config.trusted_iam_issuers)
+    verifier = CredentialVerifier(config.trusted_iam_issuers, cache_size=config.credential_cache_size)
     points = HumanPointsSettings(
         enabled=config.human_points_enabled, write_enabled=config.human_points_write_enabled,
         start_timestamp=config.human_points_start_timestamp, mta_enabled=config.human_points_mta_enabled)
-    scoring = ScoringService(pool, verifier, points, multi_nullifier=config.multi_nullifier)
+    communities = Communities(pool, ttl=config.scorer_config_ttl)
+    scoring = ScoringService(pool, verifier, points, multi_nullifier=config.multi_nullifier,
+                             communities=communities)
     return Services(
         config=config,
         pool=pool,

@@ -17,6 +17,7 @@ BASE_ENV = {
     "DB_POOL_SIZE": "5",
     "DB_POOL_TIMEOUT": "1",
     "LOG_LEVEL": "INFO",
+    "SCORER_CONFIG_TTL": "0",  # tests edit scorers between requests; test_scoring covers the cache
 }
 
 

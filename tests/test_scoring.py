@@ -306,3 +306,53 @@ def test_address_is_lowercased(world, scorer):
     world.stamp(address, "Google")
     body = score(scorer(), address.upper().replace("0X", "0x"), community)
     assert body["address"] == address and body["passing_score"] is True
+
+
+def test_registry_stamp_holds_exactly_the_counted_stamps(world, scorer):
+    community = world.community({"Google": 1, "Ens": 1, "Github": 1}, "1")
+    address = new_address()
+    world.stamp(address, "Google")
+    world.stamp(address, "Ens")
+    score(scorer(), address, community)
+
+    def stored():
+        rows = world.query("SELECT s.provider, s.credential FROM registry_stamp s JOIN registry_passport p "
+                           "ON p.id = s.passport_id WHERE p.address = %s AND p.community_id = %s "
+                           "ORDER BY s.provider", address, community)
+        return [(provider, credential["proof"]["proofValue"]) for provider, credential in rows]
+
+    def live():
+        rows = world.query("SELECT provider, stamp FROM ceramic_cache_ceramiccache WHERE address = %s "
+                           "AND deleted_at IS NULL ORDER BY provider", address)
+        return [(provider, stamp["proof"]["proofValue"]) for provider, stamp in rows]
+
+    assert stored() == live()
+    # a provider's stamp replaced, another removed, a third added; plus a stale duplicate row
+    world.query("UPDATE ceramic_cache_ceramiccache SET deleted_at = now() WHERE address = %s", address)
+    world.stamp(address, "Google")
+    world.stamp(address, "Github")
+    world.query("INSERT INTO registry_stamp (passport_id, provider, credential) SELECT passport_id, provider, "
+                "credential FROM registry_stamp s JOIN registry_passport p ON p.id = s.passport_id "
+                "WHERE p.address = %s", address)
+    score(scorer(), address, community)
+    assert stored() == live() and [p for p, _ in stored()] == ["Github", "Google"]
+    score(scorer(), address, community)
+    assert stored() == live()
+
+
+def test_scorer_config_is_cached_for_its_ttl(world, pool):
+    from app.scoring.communities import Communities
+    now = [1000.0]
+    communities = Communities(pool, ttl=10, clock=lambda: now[0])
+    service = ScoringService(pool, CredentialVerifier([ISSUER_DID]), HumanPointsSettings(),
+                             communities=communities)
+    community = world.community({"Google": 1}, "1")
+    address = new_address()
+    world.stamp(address, "Google")
+    assert score(service, address, community)["score"] == "1.00000"
+    world.query("UPDATE scorer_weighted_binaryweightedscorer SET weights = '{\"Google\": 5}' "
+                "WHERE scorer_ptr_id = (SELECT scorer_id FROM account_community WHERE id = %s)", community)
+    now[0] += 9
+    assert score(service, address, community)["score"] == "1.00000"  # still the cached config
+    now[0] += 2
+    assert score(service, address, community)["score"] == "5.00000"  # reloaded after the TTL

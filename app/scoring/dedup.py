@@ -74,8 +74,9 @@ def plan_lifo(stamps: list[Candidate], links: Mapping[str, Link], address: str, 
                 current[n] = plan.inserts[n] = Link(n, address, stamp.expires_at)
             elif n in plan.inserts:
                 continue  # claimed earlier in this request (same nullifier on two stamps)
-            else:
-                # Own link (refreshed, even if expired) or an expired one taken over.
+            elif link.address != address or link.expires_at != stamp.expires_at:
+                # Own link refreshed to this stamp's expiry (even if expired), or an expired one
+                # taken over. An own link that already says so is left alone: same end state.
                 current[n] = Link(n, address, stamp.expires_at)
                 plan.updates[n] = stamp.expires_at
     return plan

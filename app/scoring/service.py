@@ -1,7 +1,8 @@
 """Score an address for a community: the one domain function behind every endpoint that scores.
 
-1. One read: the community's scorer config and customization weights, the address's live V1 stamps
-   (latest per provider, not revoked) and the hash links of their nullifiers.
+1. The community's scorer config and customization weights (cached for a few seconds), then one
+   read of the address's live V1 stamps (latest per provider, not revoked) and the hash links of
+   their nullifiers.
 2. Credentials checked in memory (cached proofs); the first valid stamp per provider counts.
 3. One transaction: LIFO hash links (conditional writes; replanned on a concurrent claim), then
    passport, stamps, score and events in one statement, human points when enabled, commit.
@@ -10,9 +11,7 @@ A deadlock or serialization failure retries the whole score from the read.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Callable, TypeVar
 
 from app.addresses import normalize_address
@@ -22,7 +21,8 @@ from app.errors import InvalidAddress, NotFound, ServiceError
 from app.scoring import human_points
 from app.scoring.dedup import Candidate, Link, plan_lifo
 from app.scoring.result import ScoreResult, compute_score
-from app.scoring.weights import WeightError, Weights
+from app.scoring.communities import Communities, Community, CommunityLookup, ScoringFailed
+from app.scoring.weights import WeightError
 from db.pool import TransactionConflict
 from db.queries import human_points as human_points_sql
 from db.queries import scoring as sql
@@ -30,14 +30,8 @@ from db.queries import scoring as sql
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-SCORER_TYPES = ("WEIGHTED", "WEIGHTED_BINARY")
 MAX_LIFO_ATTEMPTS = 5
 MAX_TRANSACTION_ATTEMPTS = 3
-
-
-class ScoringFailed(ServiceError):
-    status = 500
-    default_detail = "Unexpected error while submitting passport"
 
 
 class ScoringContention(ServiceError):
@@ -45,28 +39,12 @@ class ScoringContention(ServiceError):
     default_detail = "Too many concurrent updates for this passport, please retry."
 
 
-@dataclass(frozen=True)
-class CommunityLookup:
-    """Which community to score for, and the 404 message when there is none.
-
-    ``account_id`` set: Python's v2 rule (community id or external_scorer_id, owned by the account).
-    """
-
-    community_id: int | None
-    not_found: str = "No Community matches the given query."
-    account_id: int | None = None
-    ref: str | None = None
-
-    @classmethod
-    def for_account(cls, scorer_ref: str, account_id: int) -> "CommunityLookup":
-        community_id = int(scorer_ref) if scorer_ref.isdigit() and len(scorer_ref) < 19 else None
-        return cls(community_id, "No scorer matches the given criteria.", account_id, scorer_ref)
-
-
 class ScoringService:
     def __init__(self, pool, verifier: CredentialVerifier, points: human_points.HumanPointsSettings,
-                 multi_nullifier: bool = False, clock: Callable[[], datetime] = utcnow):
+                 multi_nullifier: bool = False, clock: Callable[[], datetime] = utcnow,
+                 communities: Communities | None = None):
         self._pool = pool
+        self._communities = communities or Communities(pool, ttl=0)
         self._verifier = verifier
         self._points = points
         self._multi_nullifier = multi_nullifier
@@ -80,9 +58,9 @@ class ScoringService:
     def score_within(self, cur, address: str, lookup: CommunityLookup) -> ScoreResult:
         """Rescore inside the caller's open transaction: the reads see its uncommitted writes (the
         stamp endpoints write the cache and rescore atomically). ``address`` is already valid."""
-        ctx = sql.load_context(cur, address, lookup.community_id, account_id=lookup.account_id,
-                               ref=lookup.ref)
-        return self._write(cur, self._checked(ctx, lookup), address)
+        community = self._communities.get(lookup, cur)
+        stamps, links = sql.load_stamps_and_links(cur, address, community.id)
+        return self._write(cur, community, stamps, links, address)
 
     def checked_address(self, raw_address: str, lookup: CommunityLookup) -> str:
         try:
@@ -96,41 +74,26 @@ class ScoringService:
             raise
 
     def _score_once(self, address: str, lookup: CommunityLookup) -> ScoreResult:
+        community = self._communities.get(lookup)
         with self._pool.cursor() as cur:
-            ctx = sql.load_context(cur, address, lookup.community_id, account_id=lookup.account_id,
-                                   ref=lookup.ref)
-        ctx = self._checked(ctx, lookup)
+            stamps, links = sql.load_stamps_and_links(cur, address, community.id)
         with self._pool.transaction() as cur:
-            return self._write(cur, ctx, address)
+            return self._write(cur, community, stamps, links, address)
 
-    @staticmethod
-    def _checked(ctx, lookup: CommunityLookup):
-        if ctx is None:
-            raise NotFound(lookup.not_found)
-        if ctx.scorer_type not in SCORER_TYPES or ctx.threshold is None:
-            log.error("community %s has an unusable scorer (%s)", ctx.community_id, ctx.scorer_type)
-            raise ScoringFailed()
-        return ctx
-
-    def _write(self, cur, ctx, address: str) -> ScoreResult:
-        try:
-            weights = Weights.from_json(ctx.weights_json, ctx.overlay)
-        except (WeightError, ValueError) as exc:
-            log.error("community %s has unreadable weights: %s", ctx.community_id, exc)
-            raise ScoringFailed() from None
+    def _write(self, cur, community: Community, stamps, links, address: str) -> ScoreResult:
         now = self._clock()
-        candidates = self._valid_stamps(ctx.stamps, address)
-        links = {h: Link(h, a, _timestamp(e)) for h, a, e in ctx.links}
-        plan = self._apply_lifo(cur, candidates, links, address, ctx.community_id, now)
+        candidates = self._valid_stamps(stamps, address)
+        links = {h: Link(h, a, _timestamp(e)) for h, a, e in links}
+        plan = self._apply_lifo(cur, candidates, links, address, community.id, now)
         try:
-            result = compute_score(plan, weights, Decimal(ctx.threshold), address, ctx.community_id, now)
+            result = compute_score(plan, community.weights, community.threshold, address, community.id, now)
         except WeightError as exc:
-            log.error("community %s: %s", ctx.community_id, exc)
+            log.error("community %s: %s", community.id, exc)
             raise ScoringFailed() from None
         sql.persist_score(cur, result, plan.events)
-        if self._points.should_write(ctx.human_points_program, result.passing, now):
+        if self._points.should_write(community.human_points_program, result.passing, now):
             keys, actions = human_points.awards(result.counted_nullifiers)
-            human_points_sql.award(cur, address, ctx.community_id, keys, actions, self._points.mta_enabled)
+            human_points_sql.award(cur, address, community.id, keys, actions, self._points.mta_enabled)
         return result
 
     def _valid_stamps(self, rows, address: str) -> list[Candidate]:

@@ -6,7 +6,7 @@ from psycopg2.extras import execute_values
 
 _COLUMNS = ("created_at", "path", "api_key_id", "base_path", "error", "headers", "path_segments",
             "payload", "query_params", "response", "response_skipped", "status_code")
-_JSON_COLUMNS = {"headers", "path_segments", "payload", "query_params", "response"}
+_JSON_COLUMNS = {"headers", "path_segments", "payload", "query_params"}  # "response" arrives as JSON text
 
 
 def insert_usage(cur, rows: list[dict]) -> None:

@@ -1,9 +1,11 @@
 """SQL of one score: the context read, hash-link writes, and the persisted result.
 
-Round trips of a score: ``load_context`` (community, scorer config, customization weights, the
-address's stamps and the hash links of their nullifiers, in one statement), then inside one
-transaction ``write_hash_links`` (only when there are nullifiers), ``persist_score`` (passport,
-stamps, score, LDP and SCU events in one statement), and the commit.
+Round trips of a score: ``load_community`` (scorer config and customization weights; cached by the
+service for a few seconds), ``load_stamps_and_links`` (the address's stamps and the hash links of
+their nullifiers, in one statement), then inside one
+transaction ``write_hash_links`` (only when a link must change), ``persist_score`` (passport,
+stamps, score, LDP and SCU events in one statement), and the commit. Rows that already hold the
+right values are not rewritten.
 """
 from __future__ import annotations
 
@@ -23,82 +25,85 @@ _LIVE_STAMPS = """
     ORDER BY cc.provider, cc.updated_at DESC, cc.id DESC
 """
 
-# A stamp's candidate nullifiers: its nullifiers array and its legacy hash (over-fetching links
-# for stamps that later prove invalid is harmless).
-_CONTEXT = """
-WITH community AS (
-    SELECT c.id, c.human_points_program, s.type AS scorer_type,
-           CASE s.type WHEN 'WEIGHTED_BINARY' THEN bw.weights WHEN 'WEIGHTED' THEN w.weights END::text AS weights,
-           CASE s.type WHEN 'WEIGHTED_BINARY' THEN bw.threshold WHEN 'WEIGHTED' THEN w.threshold END AS threshold
-    FROM account_community c
-    JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
-    LEFT JOIN scorer_weighted_binaryweightedscorer bw ON bw.scorer_ptr_id = s.id
-    LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
-    WHERE {where}
-    ORDER BY {order}
-    LIMIT 1
-), stamps AS ({live_stamps}), nullifiers AS (
-    SELECT jsonb_array_elements_text(s.stamp #> '{{credentialSubject,nullifiers}}') AS hash
-    FROM stamps s WHERE jsonb_typeof(s.stamp #> '{{credentialSubject,nullifiers}}') = 'array'
-    UNION
-    SELECT s.stamp #>> '{{credentialSubject,hash}}' FROM stamps s
-    WHERE jsonb_typeof(s.stamp #> '{{credentialSubject,hash}}') = 'string'
-)
-SELECT community.id, community.human_points_program, community.scorer_type, community.weights,
-       community.threshold,
+_COMMUNITY = """
+SELECT c.id, c.human_points_program, s.type,
+       CASE s.type WHEN 'WEIGHTED_BINARY' THEN bw.weights WHEN 'WEIGHTED' THEN w.weights END::text,
+       CASE s.type WHEN 'WEIGHTED_BINARY' THEN bw.threshold WHEN 'WEIGHTED' THEN w.threshold END,
        (SELECT json_agg(json_build_array(o.provider, o.weight)) FROM (
             SELECT 'AllowList#' || l.name AS provider, a.weight::text AS weight
             FROM account_customization cu
             JOIN account_allowlist a ON a.customization_id = cu.id
             JOIN account_addresslist l ON l.id = a.address_list_id
-            WHERE cu.scorer_id = community.id
+            WHERE cu.scorer_id = c.id
             UNION ALL
             SELECT r.provider_id, cr.weight::text
             FROM account_customization cu
             JOIN account_customcredential cr ON cr.customization_id = cu.id
             JOIN account_customcredentialruleset r ON r.id = cr.ruleset_id
-            WHERE cu.scorer_id = community.id) o) AS overlay,
-       (SELECT json_agg(json_build_array(s.id, s.provider, s.stamp)) FROM stamps s) AS stamps,
-       (SELECT json_agg(json_build_array(l.hash, l.address, l.expires_at))
-        FROM registry_hashscorerlink l
-        WHERE l.community_id = community.id AND l.hash IN (SELECT hash FROM nullifiers)) AS links
-FROM community
+            WHERE cu.scorer_id = c.id) o)
+FROM account_community c
+JOIN scorer_weighted_scorer s ON s.id = c.scorer_id
+LEFT JOIN scorer_weighted_binaryweightedscorer bw ON bw.scorer_ptr_id = s.id
+LEFT JOIN scorer_weighted_weightedscorer w ON w.scorer_ptr_id = s.id
+WHERE {where}
+ORDER BY {order}
+LIMIT 1
 """
-
-CONTEXT_BY_ID = _CONTEXT.format(where="c.id = %(community_id)s", order="c.id", live_stamps=_LIVE_STAMPS)
+COMMUNITY_BY_ID = _COMMUNITY.format(where="c.id = %(community_id)s", order="c.id")
 # Python's v2 API: the scorer id may be the community id or its external_scorer_id, and only the
 # API key's account's communities qualify; an external id match wins.
-CONTEXT_FOR_ACCOUNT = _CONTEXT.format(
+COMMUNITY_FOR_ACCOUNT = _COMMUNITY.format(
     where="c.account_id = %(account_id)s AND (c.external_scorer_id = %(ref)s OR c.id = %(community_id)s)",
-    order="(c.external_scorer_id = %(ref)s) DESC NULLS LAST",
-    live_stamps=_LIVE_STAMPS)
+    order="(c.external_scorer_id = %(ref)s) DESC NULLS LAST")
 
 
 @dataclass
-class Context:
+class CommunityRow:
     community_id: int
     human_points_program: bool
     scorer_type: str
     weights_json: str | None
     threshold: Decimal | None
     overlay: list[tuple[str, str]]
-    stamps: list[tuple[int, str, dict]]
-    links: list[tuple[str, str, str]]  # hash, address, expires_at (ISO text)
 
 
-def load_context(cur, address: str, community_id: int | None, *, account_id: int | None = None,
-                 ref: str | None = None) -> Context | None:
+def load_community(cur, community_id: int | None, *, account_id: int | None = None,
+                   ref: str | None = None) -> CommunityRow | None:
+    """The community's scorer type, weights JSON text, threshold and customization weights."""
     if account_id is None:
-        cur.execute(CONTEXT_BY_ID, {"address": address, "community_id": community_id})
+        cur.execute(COMMUNITY_BY_ID, {"community_id": community_id})
     else:
-        cur.execute(CONTEXT_FOR_ACCOUNT, {"address": address, "community_id": community_id,
-                                          "account_id": account_id, "ref": ref})
+        cur.execute(COMMUNITY_FOR_ACCOUNT, {"community_id": community_id, "account_id": account_id, "ref": ref})
     row = cur.fetchone()
     if row is None:
         return None
-    cid, program, scorer_type, weights, threshold, overlay, stamps, links = row
-    return Context(cid, program, scorer_type, weights, threshold, [tuple(o) for o in overlay or ()],
-                   [tuple(s) for s in stamps or ()], [tuple(l) for l in links or ()])
+    cid, program, scorer_type, weights, threshold, overlay = row
+    return CommunityRow(cid, program, scorer_type, weights, threshold, [tuple(o) for o in overlay or ()])
+
+
+# A stamp's candidate nullifiers: its nullifiers array and its legacy hash (over-fetching links
+# for stamps that later prove invalid is harmless).
+STAMPS_AND_LINKS = """
+WITH stamps AS (""" + _LIVE_STAMPS + """), nullifiers AS (
+    SELECT jsonb_array_elements_text(s.stamp #> '{credentialSubject,nullifiers}') AS hash
+    FROM stamps s WHERE jsonb_typeof(s.stamp #> '{credentialSubject,nullifiers}') = 'array'
+    UNION
+    SELECT s.stamp #>> '{credentialSubject,hash}' FROM stamps s
+    WHERE jsonb_typeof(s.stamp #> '{credentialSubject,hash}') = 'string'
+)
+SELECT (SELECT json_agg(json_build_array(s.id, s.provider, s.stamp)) FROM stamps s),
+       (SELECT json_agg(json_build_array(l.hash, l.address, l.expires_at))
+        FROM registry_hashscorerlink l
+        -- = ANY(ARRAY(...)) keeps this on the (hash, community_id) index whatever the statistics say
+        WHERE l.hash = ANY(ARRAY(SELECT hash FROM nullifiers)) AND l.community_id = %(community_id)s)
+"""
+
+
+def load_stamps_and_links(cur, address: str, community_id: int):
+    """([(cache id, provider, credential)], [(hash, address, expires_at ISO text)]) in one statement."""
+    cur.execute(STAMPS_AND_LINKS, {"address": address, "community_id": community_id})
+    stamps, links = cur.fetchone()
+    return [tuple(s) for s in stamps or ()], [tuple(l) for l in links or ()]
 
 
 def community_exists(cur, community_id: int | None, *, account_id: int | None = None,
@@ -161,12 +166,24 @@ WITH passport AS (
     INSERT INTO registry_passport (address, community_id) VALUES (%(address)s, %(community_id)s)
     ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address
     RETURNING id
+), counted AS (
+    SELECT cc.provider, cc.stamp FROM ceramic_cache_ceramiccache cc WHERE cc.id = ANY(%(stamp_ids)s)
+), current_rows AS MATERIALIZED (
+    -- only this passport's rows, through the passport_id index (whatever the statistics say)
+    SELECT id, provider, credential FROM registry_stamp WHERE passport_id = (SELECT id FROM passport)
+), kept AS (
+    -- registry_stamp ends up holding exactly the counted stamps; rows that already hold one of them
+    -- stay (one per stamp), the rest are replaced, so an unchanged passport writes no stamp rows.
+    SELECT DISTINCT ON (r.provider) r.id, r.provider
+    FROM current_rows r JOIN counted c ON c.provider = r.provider AND c.stamp = r.credential
+    ORDER BY r.provider, r.id
 ), removed AS (
     DELETE FROM registry_stamp WHERE passport_id = (SELECT id FROM passport)
+      AND id NOT IN (SELECT id FROM kept)
 ), stamps AS (
     INSERT INTO registry_stamp (passport_id, provider, credential)
-    SELECT (SELECT id FROM passport), cc.provider, cc.stamp
-    FROM ceramic_cache_ceramiccache cc WHERE cc.id = ANY(%(stamp_ids)s)
+    SELECT (SELECT id FROM passport), c.provider, c.stamp FROM counted c
+    WHERE c.provider NOT IN (SELECT provider FROM kept)
 ), ldp AS (
     INSERT INTO registry_event (action, address, data, community_id, created_at)
     SELECT 'LDP', %(address)s, e, %(community_id)s, now() FROM unnest(%(ldp)s::jsonb[]) AS e

@@ -1,0 +1,134 @@
+"""The ceiling: pgbench replaying the exact SQL that v2 score requests execute.
+
+Scores ``--samples`` random seeded addresses in-process through the real services with a
+connection that records every statement as sent (parameters interpolated, BEGIN and COMMIT where
+psycopg2 sends them), writes one pgbench script per request, and runs pgbench with all of them at a
+given concurrency. The result is what PostgreSQL alone can do for this workload on this machine.
+
+    python bench/pgbench_replay.py --dsn ... --manifest .bench/manifest.json --clients 16 --seconds 15
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import random
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+import psycopg2.extensions  # noqa: E402
+
+from app.config import load_config  # noqa: E402
+from app.factory import build_services  # noqa: E402
+from app.scoring.service import CommunityLookup  # noqa: E402
+from bench.seed import address  # noqa: E402
+
+
+class RecordingConnection(psycopg2.extensions.connection):
+    statements: list[str] = []
+
+    def cursor(self, *args, **kwargs):
+        kwargs.setdefault("cursor_factory", RecordingCursor)
+        return super().cursor(*args, **kwargs)
+
+    def commit(self):
+        RecordingConnection.statements.append("COMMIT")
+        return super().commit()
+
+
+class RecordingCursor(psycopg2.extensions.cursor):
+    def execute(self, query, vars=None):
+        conn = self.connection
+        if not conn.autocommit and conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            RecordingConnection.statements.append("BEGIN")
+        RecordingConnection.statements.append(self.mogrify(query, vars).decode())
+        return super().execute(query, vars)
+
+
+def strip_comments(sql: str) -> str:
+    """Drop ``--`` line comments outside string literals (pgbench joins lines; a comment would
+    swallow the rest of the statement)."""
+    out, i, quoted = [], 0, False
+    while i < len(sql):
+        ch = sql[i]
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and sql.startswith("--", i):
+            i = sql.find("\n", i)
+            if i < 0:
+                break
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def pgbench_script(statements: list[str]) -> str:
+    """One pgbench command per round trip: statements sent together (``a; b``) stay together (\\;)."""
+    commands = []
+    for statement in statements:
+        statement = strip_comments(statement)
+        parts = [p.strip() for p in re.split(r";\s*\n", statement.strip().rstrip(";")) if p.strip()]
+        # pgbench reads ":name" as a variable; the SQL has none, so protect "::" casts.
+        commands.append(" \\;\n".join(p.replace("\n", " ") for p in parts) + ";")
+    return "\n".join(commands) + "\n"
+
+
+def capture(env: dict, manifest: dict, samples: int, folder: pathlib.Path) -> list[pathlib.Path]:
+    config = load_config(env)
+    services = build_services(config)
+    services.pool._connect_kwargs["connection_factory"] = RecordingConnection
+    files = []
+    try:
+        for n, i in enumerate(random.sample(range(1, manifest["addresses"] + 1), samples)):
+            RecordingConnection.statements = []
+            key = services.api_keys.authenticate(manifest["api_key"])
+            services.scoring.score(address(i), CommunityLookup.for_account(str(manifest["partner_community"]),
+                                                                         key.account_id))
+            path = folder / f"score_{n:03d}.sql"
+            path.write_text(pgbench_script(RecordingConnection.statements))
+            files.append(path)
+    finally:
+        services.close()
+    return files
+
+
+def run_pgbench(dsn: str, files: list[pathlib.Path], clients: int, seconds: int) -> float:
+    args = ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), "-d", dsn]
+    for f in files:
+        args += ["-f", str(f)]
+    proc = subprocess.run(args, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"pgbench failed: {proc.stderr.strip()[-2000:]}")
+    out = proc.stdout
+    tps = re.search(r"tps = ([\d.]+)", out)
+    return float(tps.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--manifest", required=True)
+    parser.add_argument("--clients", type=int, nargs="+", default=[16])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--samples", type=int, default=100, help="distinct requests replayed (<= 128)")
+    args = parser.parse_args()
+    manifest = orjson.loads(pathlib.Path(args.manifest).read_bytes())
+    env = {**os.environ, "DATABASE_URL": args.dsn, "TRUSTED_IAM_ISSUERS": orjson.dumps([manifest["issuer"]]).decode(),
+           "CERAMIC_CACHE_SCORER_ID": str(manifest["ceramic_community"]), "JWT_SECRET": "unused-in-replay",
+           "INTERNAL_API_KEY": "unused-in-replay", "FF_API_ANALYTICS": "off"}
+    with tempfile.TemporaryDirectory(prefix="pgbench-") as folder:
+        files = capture(env, manifest, min(args.samples, 128), pathlib.Path(folder))
+        for clients in args.clients:
+            print(f"pgbench replay of one v2 score request's SQL: {clients} clients: "
+                  f"{run_pgbench(args.dsn, files, clients, args.seconds):.1f} requests/s")
+
+
+if __name__ == "__main__":
+    main()
