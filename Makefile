@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
 
-.PHONY: venv run test test-fast bench-credentials db-stop clean
+.PHONY: venv run test test-fast bench-credentials bench soak bench-tools db-stop clean
 
 $(STAMP): setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,15 @@ db-stop:
 
 clean: db-stop
 	rm -rf .dev .pytest_cache
+
+## The load benchmark (about 8 minutes): seeds a fresh database, serves it with gunicorn, measures.
+bench: $(STAMP) bench-tools
+	$(BIN)/python bench/run.py
+
+## A 10-minute soak at 16 connections after a short benchmark, with worker PSS sampled.
+soak: $(STAMP) bench-tools
+	$(BIN)/python bench/run.py --levels 16 --seconds 20 --soak 600
+
+bench-tools:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@command -v pgbench >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql-client)

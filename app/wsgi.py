@@ -1,6 +1,7 @@
 """WSGI entry point: ``gunicorn -c gunicorn.conf.py app.wsgi:application``."""
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 
@@ -19,6 +20,9 @@ from app.factory import build_services, create_app  # noqa: E402  (after logging
 
 services = build_services(config)
 application = create_app(config, services)
+# Everything loaded so far lives as long as the worker: move it out of the collector's sight, or
+# every full collection walks it (about 25 ms with all requests of the worker stalled).
+gc.freeze()
 _log = logging.getLogger("app")
 _log.info("application ready", extra={"config": config.safe_summary()})
 if config.internal_auth_disabled:

@@ -1,16 +1,15 @@
 """Bounded LRU cache and the credential digest that keys it.
 
-The cache is a plain ``OrderedDict``: every operation is a handful of C-level
-dict calls and never yields, so it is safe to share between the greenlets of
-one process without a lock. Under real threads the worst a race can do is
-raise ``KeyError`` inside ``get``/``put``; both swallow it (a lost cache entry
-costs one extra verification, never a wrong answer).
+The cache is a plain ``dict``: every operation is a handful of C-level dict
+calls and never yields, so it is safe to share between the greenlets of one
+process without a lock. Under real threads the worst a race can do is lose an
+entry (one extra verification, never a wrong answer).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+from itertools import islice
 from typing import Any, Generic, Hashable, TypeVar
 
 import orjson
@@ -27,13 +26,20 @@ _DUMPS_OPTIONS = (
 
 
 class LRUCache(Generic[V]):
-    """A size-bounded least-recently-used mapping. ``maxsize <= 0`` disables it."""
+    """A size-bounded least-recently-used mapping. ``maxsize <= 0`` disables it.
+
+    A plain ``dict`` keeps insertion order, so re-inserting a key on access moves it to the end and
+    the first key is the least recently used. Holding only bytes keys and str/None values, the dict
+    stays untracked by the garbage collector: a full collection never walks the entries (an
+    ``OrderedDict`` of 100,000 entries costs ~30 ms per full collection, stalling every request
+    of the worker).
+    """
 
     __slots__ = ("maxsize", "_data", "hits", "misses")
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = int(maxsize)
-        self._data: OrderedDict[Hashable, V] = OrderedDict()
+        self._data: dict[Hashable, V] = {}
         self.hits = 0
         self.misses = 0
 
@@ -44,30 +50,30 @@ class LRUCache(Generic[V]):
         return key in self._data
 
     def get(self, key: Hashable, default: Any = None) -> V | Any:
-        value = self._data.get(key, _MISSING)
+        data = self._data
+        value = data.pop(key, _MISSING)
         if value is _MISSING:
             self.misses += 1
             return default
         self.hits += 1
-        try:
-            self._data.move_to_end(key)
-        except KeyError:  # evicted by a concurrent thread; the value is still good
-            pass
+        data[key] = value  # now the most recently used
         return value
 
     def put(self, key: Hashable, value: V) -> None:
         if self.maxsize <= 0:
             return
         data = self._data
+        data.pop(key, None)
         data[key] = value
-        data.move_to_end(key)
-        while len(data) > self.maxsize:
+        if len(data) > self.maxsize:
+            # Evict the oldest 1% at once: finding the first live key scans past the slots of
+            # earlier deletions, so one scan per batch keeps eviction cheap.
             try:
-                data.popitem(last=False)
-            except KeyError:
-                break
+                for old in list(islice(data, max(1, self.maxsize // 100))):
+                    del data[old]
+            except (KeyError, RuntimeError):  # changed by a concurrent thread
+                pass
 
-    # pyld's ContextResolver uses item assignment on its shared cache.
     __setitem__ = put
 
     def clear(self) -> None:

@@ -1,0 +1,52 @@
+"""The benchmark tooling: generated data verifies and dedups; replay scripts are valid pgbench input."""
+import subprocess
+import sys
+
+import orjson
+import psycopg2
+import pytest
+
+from app.credentials import CredentialVerifier
+from app.scoring.human_points import HumanPointsSettings
+from app.scoring.service import CommunityLookup, ScoringService
+from bench.pgbench_replay import pgbench_script, strip_comments
+from db.pool import Pool
+from tests import dbutil
+from tests.servers import ROOT
+
+
+def test_strip_comments_keeps_quoted_dashes():
+    sql = "SELECT '--not a comment', 1 -- it's a comment\nFROM t -- another\n"
+    assert strip_comments(sql) == "SELECT '--not a comment', 1 \nFROM t \n"
+
+
+def test_pgbench_script_keeps_one_round_trip_per_statement():
+    script = pgbench_script(["BEGIN", "SAVEPOINT lifo;\nWITH x AS (SELECT 1 -- note\n) SELECT * FROM x", "COMMIT"])
+    assert script.splitlines() == ["BEGIN;", "SAVEPOINT lifo \\;", "WITH x AS (SELECT 1  ) SELECT * FROM x;",
+                                   "COMMIT;"]
+
+
+@pytest.mark.slow
+def test_seed_generates_verifiable_deduplicating_data(tmp_path):
+    dsn = dbutil.create_database("bench_seed")
+    try:
+        manifest_path = tmp_path / "manifest.json"
+        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), "--dsn", dsn, "--addresses", "40",
+                        "--stamps", "3", "--post-addresses", "2", "--shared", "4", "--processes", "1",
+                        "--out", str(manifest_path)], check=True, capture_output=True)
+        manifest = orjson.loads(manifest_path.read_bytes())
+        assert len(manifest["post_payloads"]) == 2
+        conn = psycopg2.connect(dsn)
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM ceramic_cache_ceramiccache")
+            assert cur.fetchone()[0] == 40 * 3
+        conn.close()
+        pool = Pool(dsn, size=2)
+        service = ScoringService(pool, CredentialVerifier([manifest["issuer"]]), HumanPointsSettings())
+        first = service.score("0x" + format(3, "040x"), CommunityLookup(manifest["partner_community"])).to_response()
+        second = service.score("0x" + format(4, "040x"), CommunityLookup(manifest["partner_community"])).to_response()
+        pool.close()
+        assert len(first["stamps"]) == 3 and first["passing_score"] is True
+        assert second["stamps"]["P0"]["dedup"] is True  # address 4 reuses address 3's P0 nullifier
+    finally:
+        dbutil.drop_database(dsn)
