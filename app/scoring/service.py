@@ -60,7 +60,7 @@ class ScoringService:
         stamp endpoints write the cache and rescore atomically). ``address`` is already valid."""
         community = self._communities.get(lookup, cur)
         stamps, links = sql.load_stamps_and_links(cur, address, community.id)
-        return self._write(cur, community, stamps, links, address)
+        return self._write(cur, community, self._valid_stamps(stamps, address), links, address)
 
     def checked_address(self, raw_address: str, lookup: CommunityLookup) -> str:
         try:
@@ -77,12 +77,15 @@ class ScoringService:
         community = self._communities.get(lookup)
         with self._pool.cursor() as cur:
             stamps, links = sql.load_stamps_and_links(cur, address, community.id)
-        with self._pool.transaction() as cur:
-            return self._write(cur, community, stamps, links, address)
-
-    def _write(self, cur, community: Community, stamps, links, address: str) -> ScoreResult:
-        now = self._clock()
+        # Credentials are checked before the transaction: no connection or transaction is held
+        # while the CPU verifies proofs.
         candidates = self._valid_stamps(stamps, address)
+        with self._pool.transaction() as cur:
+            return self._write(cur, community, candidates, links, address)
+
+    def _write(self, cur, community: Community, candidates: list[Candidate], links,
+               address: str) -> ScoreResult:
+        now = self._clock()
         links = {h: Link(h, a, _timestamp(e)) for h, a, e in links}
         plan = self._apply_lifo(cur, candidates, links, address, community.id, now)
         try:
