@@ -15,8 +15,10 @@ preload_app = False          # the app must load after gevent's patch_all in eac
 timeout = 30                 # a heartbeat for gevent workers: fires only when the hub is blocked
 graceful_timeout = 25        # below the pod's terminationGracePeriodSeconds minus the preStop sleep
 keepalive = 75               # above the ALB's 60 s idle timeout, or clients see sporadic 502s
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000"))
+# Recycling caps slow leaks but throws away a worker's warm caches (verified proofs, scorer
+# configs): at a few hundred requests per second, 100,000 requests is every several minutes.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "10000"))
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # heartbeat file off the disk
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "passport-scorer-py"

@@ -101,24 +101,16 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def _positive_float(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
-    if not value > 0:
-        raise ValueError(f"must be > 0, got {raw}")
-    return value
-
-
-def _seconds_or_zero(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"must be >= 0, got {raw}")
-    return value
+def _seconds(allow_zero: bool) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+        if value < 0 or (value == 0 and not allow_zero):
+            raise ValueError(f"must be {'>=' if allow_zero else '>'} 0, got {raw}")
+        return value
+    return parse
 
 
 def _issuers(raw: str) -> tuple[str, ...]:
@@ -185,8 +177,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         internal_auth_disabled=internal_auth_disabled,
         port=_get(env, "PORT", _int_at_least(1), 8000),
         db_pool_size=_get(env, "DB_POOL_SIZE", _int_at_least(1), 10),
-        db_pool_timeout=_get(env, "DB_POOL_TIMEOUT", _positive_float, 1.0),
-        db_connect_timeout=_get(env, "DB_CONNECT_TIMEOUT", _positive_float, 3.0),
+        db_pool_timeout=_get(env, "DB_POOL_TIMEOUT", _seconds(allow_zero=False), 1.0),
+        db_connect_timeout=_get(env, "DB_CONNECT_TIMEOUT", _seconds(allow_zero=False), 3.0),
         db_statement_timeout_ms=_get(env, "DB_STATEMENT_TIMEOUT_MS", _int_at_least(0), 5000),
         siwe_jwt_public_key=_get(env, "SIWE_JWT_PUBLIC_KEY", _pem_or_base64),
         human_points_enabled=_get(env, "HUMAN_POINTS_ENABLED", _bool, False),
@@ -196,7 +188,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         max_body_bytes=_get(env, "MAX_BODY_BYTES", _int_at_least(1024), 1024 * 1024),
         multi_nullifier=_get(env, "FF_MULTI_NULLIFIER", _bool, False),
         credential_cache_size=_get(env, "CREDENTIAL_CACHE_SIZE", _int_at_least(0), 100_000),
-        scorer_config_ttl=_get(env, "SCORER_CONFIG_TTL", _seconds_or_zero, 10.0),
+        scorer_config_ttl=_get(env, "SCORER_CONFIG_TTL", _seconds(allow_zero=True), 10.0),
         api_analytics_enabled=_get(env, "FF_API_ANALYTICS", _bool, True),
         log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
         otel_enabled=otel_enabled,
