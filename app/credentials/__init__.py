@@ -9,7 +9,7 @@ Plain synchronous code with no web-framework or gevent import::
 
 Files: ``checks.py`` (reasons, field checks, nullifiers), ``eip712.py`` and
 ``ed25519.py`` (the two proof types), ``jsonld.py`` (offline URDNA2015),
-``cache.py`` (LRU + digest), ``verifier.py`` (the orchestration),
+``cache.py`` (bounded cache + digest), ``verifier.py`` (the orchestration),
 ``signing.py`` (issuing helpers for tests, seeding and benchmarks).
 """
 

@@ -1,4 +1,4 @@
-"""Bounded LRU cache and the credential digest that keys it.
+"""Bounded cache (oldest evicted first) and the credential digest that keys it.
 
 The cache is a plain ``dict``: every operation is a handful of C-level dict
 calls and never yields, so it is safe to share between the greenlets of one
@@ -25,14 +25,16 @@ _DUMPS_OPTIONS = (
 )
 
 
-class LRUCache(Generic[V]):
-    """A size-bounded least-recently-used mapping. ``maxsize <= 0`` disables it.
+class BoundedCache(Generic[V]):
+    """A size-bounded mapping that evicts the oldest entries first (FIFO). ``maxsize <= 0``
+    disables it.
 
-    A plain ``dict`` keeps insertion order, so re-inserting a key on access moves it to the end and
-    the first key is the least recently used. Holding only bytes keys and str/None values, the dict
-    stays untracked by the garbage collector: a full collection never walks the entries (an
-    ``OrderedDict`` of 100,000 entries costs ~30 ms per full collection, stalling every request
-    of the worker).
+    A hit does not touch the dict: re-inserting on every hit (true LRU) leaves a deleted slot per
+    lookup, and at thousands of lookups a second the dict re-allocates its multi-megabyte table every
+    few seconds (CPU spikes, heap growth). Entries that age out are simply verified again. Holding
+    only bytes keys and str/None values, the dict stays untracked by the garbage collector, so a full
+    collection never walks it (an ``OrderedDict`` of 100,000 entries costs ~30 ms per collection with
+    every request of the worker stalled).
     """
 
     __slots__ = ("maxsize", "_data", "hits", "misses")
@@ -50,20 +52,20 @@ class LRUCache(Generic[V]):
         return key in self._data
 
     def get(self, key: Hashable, default: Any = None) -> V | Any:
-        data = self._data
-        value = data.pop(key, _MISSING)
+        value = self._data.get(key, _MISSING)
         if value is _MISSING:
             self.misses += 1
             return default
         self.hits += 1
-        data[key] = value  # now the most recently used
         return value
 
     def put(self, key: Hashable, value: V) -> None:
         if self.maxsize <= 0:
             return
         data = self._data
-        data.pop(key, None)
+        if key in data:
+            data[key] = value  # same slot: no reordering
+            return
         data[key] = value
         if len(data) > self.maxsize:
             # Evict the oldest 1% at once: finding the first live key scans past the slots of

@@ -24,7 +24,7 @@ import orjson
 from coincurve import PublicKey
 from Crypto.Hash import keccak as _keccak
 
-from .cache import LRUCache
+from .cache import BoundedCache
 from .checks import Reason
 
 PROOF_TYPE = "EthereumEip712Signature2021"
@@ -210,7 +210,7 @@ class CompiledTypes:
         return data.ljust(32, b"\0")
 
 
-_COMPILED: LRUCache[CompiledTypes] = LRUCache(256)
+_COMPILED: BoundedCache[CompiledTypes] = BoundedCache(256)
 
 
 def compile_types(types: Any) -> CompiledTypes:

@@ -33,7 +33,7 @@ from pyld import jsonld as _pyld
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
-from .cache import LRUCache
+from .cache import BoundedCache
 
 CONTEXTS_DIR = Path(__file__).parent / "contexts"
 
@@ -104,7 +104,7 @@ def document_loader(url: str, options: dict | None = None) -> dict:
     }
 
 
-_RESOLVED_CONTEXTS: LRUCache = LRUCache(128)
+_RESOLVED_CONTEXTS: BoundedCache = BoundedCache(128)
 
 _ALLOWED_INLINE = frozenset(
     orjson.dumps(ctx, option=orjson.OPT_SORT_KEYS) for ctx in ALLOWED_INLINE_CONTEXTS

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import ed25519, eip712
-from .cache import LRUCache, credential_digest
+from .cache import BoundedCache, credential_digest
 from .checks import VALID, Reason, Verdict, check_fields, invalid, utcnow
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class CredentialVerifier:
 
     ``verify`` never raises. Issuer trust, subject and expiry are checked on
     every call; the proof result (a pure function of the credential) is kept
-    in a per-process LRU keyed by a digest of the whole credential, so an
+    in a bounded per-process cache keyed by a digest of the whole credential, so an
     unchanged stamp is re-verified without cryptography.
     """
 
@@ -78,7 +78,7 @@ class CredentialVerifier:
         self.trusted_issuers = frozenset(i for i in trusted_issuers if isinstance(i, str))
         self.now = now
         self.max_bytes = max_bytes
-        self.cache: LRUCache[str | None] = LRUCache(cache_size)
+        self.cache: BoundedCache[str | None] = BoundedCache(cache_size)
 
     def verify(self, credential: Any, address: str) -> Verdict:
         try:

@@ -12,7 +12,7 @@ import pytest
 
 import app.credentials.verifier as verifier_module
 from app.credentials import Reason, ed25519, eip712
-from app.credentials.cache import LRUCache, credential_digest
+from app.credentials.cache import BoundedCache, credential_digest
 
 from .helpers import ADDRESS, EXPIRES, NOW, OTHER_ADDRESS, PROOF_TYPES, issue, make_verifier
 
@@ -97,7 +97,7 @@ def test_any_change_misses_the_cache_and_key_order_does_not(crypto_calls):
     assert crypto_calls["n"] > calls
 
 
-def test_cache_is_bounded_lru(crypto_calls):
+def test_cache_is_bounded(crypto_calls):
     verifier = make_verifier(cache_size=2)
     stamps = [issue("eip712", provider=p) for p in ("A", "B", "C")]
     for stamp in stamps:
@@ -147,16 +147,28 @@ def test_digest_ignores_key_order_and_refuses_non_json():
         credential_digest({1: "x"}, 100)
 
 
-def test_lru_cache_basics():
-    cache: LRUCache[int] = LRUCache(2)
+def test_bounded_cache_basics():
+    cache: BoundedCache[int] = BoundedCache(2)
     cache.put("a", 1)
     cache.put("b", 2)
-    assert cache.get("a") == 1  # "a" is now the most recent
+    assert cache.get("a") == 1  # a hit does not reorder (no churn on the hot path)
     cache.put("c", 3)
-    assert "b" not in cache and cache.get("a") == 1 and cache.get("c") == 3
+    assert "a" not in cache and cache.get("b") == 2 and cache.get("c") == 3  # oldest evicted first
     assert cache.get("zz", "default") == "default"
-    cache.put("a", None)  # None is a value (a valid proof), not a miss
-    assert "a" in cache and cache.get("a", "missing") is None
+    cache.put("b", None)  # None is a value (a valid proof), not a miss
+    assert "b" in cache and cache.get("b", "missing") is None
+    assert (cache.hits, cache.misses) == (4, 1)
+
+
+def test_large_cache_stays_bounded_and_untracked():
+    import gc
+
+    cache: BoundedCache[str | None] = BoundedCache(1000)
+    for i in range(5000):
+        cache.put(i.to_bytes(8, "big"), None if i % 3 else "invalid signature")
+    assert 990 <= len(cache) <= 1000
+    assert cache.get((4999).to_bytes(8, "big"), "missing") != "missing"
+    assert not gc.is_tracked(cache._data)  # full collections never walk the entries
 
 
 def test_many_threads_share_one_verifier():
