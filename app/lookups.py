@@ -40,7 +40,7 @@ class Lookups:
             rows = stakes.legacy_events(cur, address, round_id)
         keys = ("id", "address", "amount", "staked", "staker", "event_type", "round_id", "tx_hash",
                 "block_number")
-        return {"results": [{**dict(zip(keys, row)), "amount": str(row[2])} for row in rows]}
+        return {"results": [{**dict(zip(keys, row, strict=True)), "amount": str(row[2])} for row in rows]}
 
     def contributor_statistics(self, raw_address: str) -> dict:
         address = normalize_address(raw_address)

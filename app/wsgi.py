@@ -12,7 +12,7 @@ try:
     config = load_config()
 except ConfigError as exc:
     sys.stderr.write(f"configuration error: {exc}\n")
-    raise SystemExit(78)  # EX_CONFIG
+    raise SystemExit(78) from None  # EX_CONFIG
 
 configure_logging(config.log_level)
 

@@ -1,7 +1,6 @@
 """Every status the service can return is JSON {"detail": ...}; request ids, CORS, access log."""
 import logging
 
-import falcon
 import marshmallow
 import pytest
 import webtest

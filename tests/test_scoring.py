@@ -26,7 +26,8 @@ def pool(database_url):
 @pytest.fixture
 def scorer(pool):
     """A ScoringService whose clock (and credential clock) is fixed at ``now``."""
-    def make(now=None, points=HumanPointsSettings(), **kwargs):
+    def make(now=None, points=None, **kwargs):
+        points = points or HumanPointsSettings()
         clock = (lambda: now) if now else (lambda: datetime.now(timezone.utc))
         verifier = CredentialVerifier([ISSUER_DID], now=clock)
         return ScoringService(pool, verifier, points, clock=clock, **kwargs)
