@@ -6,6 +6,8 @@ before the workers fork and before gevent patches them (see the stack notes in R
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
@@ -19,6 +21,11 @@ keepalive = 75               # above the ALB's 60 s idle timeout, or clients see
 # configs): at a few hundred requests per second, 100,000 requests is every several minutes.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "10000"))
+# Like nginx's keepalive_requests: a keep-alive connection is closed (with "Connection: close") after
+# this many requests. Clients reconnect at once, and the new connection goes to whichever worker is
+# free to accept it, so long-lived connections (a load balancer's, a load generator's) cannot stay
+# piled on one worker while another idles. 0 keeps connections open indefinitely.
+keepalive_requests = int(os.environ.get("GUNICORN_KEEPALIVE_REQUESTS", "100"))
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # heartbeat file off the disk
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "passport-scorer-py"
@@ -30,6 +37,17 @@ control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "off") != "on
 # access log is off.
 accesslog = None
 errorlog = "-"
+
+
+class QuietAccessLogger(Logger):
+    """With a logging dict configured, gunicorn formats an access line for every request even when
+    its access logger drops it; skip that work (the application writes the access line)."""
+
+    def access(self, resp, req, environ, request_time):
+        pass
+
+
+logger_class = QuietAccessLogger
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
@@ -58,6 +76,11 @@ def post_fork(server, worker):
     from psycogreen.gevent import patch_psycopg
 
     patch_psycopg()
+
+
+def pre_request(worker, req):
+    if keepalive_requests and req.req_number >= keepalive_requests:
+        req.must_close = True
 
 
 def worker_exit(server, worker):

@@ -27,7 +27,7 @@ def usage_row(*, api_key_id: str, path: str, status: int, headers: dict, query: 
     segments = [s for s in path.split("/") if s]
     return {
         "created_at": datetime.now(timezone.utc), "path": path[:1000], "api_key_id": api_key_id,
-        "base_path": segments[0] if segments else None, "error": None,
+        "base_path": segments[0][:200] if segments else None, "error": None,
         "headers": {k.lower(): ("***" if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()},
         "path_segments": segments, "payload": payload, "query_params": query,
         "response": response, "response_skipped": False, "status_code": status,

@@ -32,3 +32,19 @@ def test_health_and_errors_through_gunicorn(gunicorn_server):
     assert resp.json() == {"status": "ok"} and resp.headers["X-Request-ID"]
     resp = requests.get(gunicorn_server + "/nowhere", timeout=5)
     assert resp.status_code == 404 and resp.json() == {"detail": "Not Found"}
+
+
+def test_keep_alive_connections_are_closed_after_the_configured_number_of_requests(database_url):
+    """GUNICORN_KEEPALIVE_REQUESTS: the Nth request on a connection is answered with
+    "Connection: close" and the server closes it, so clients reconnect (and rebalance)."""
+    with gunicorn(database_url, GUNICORN_KEEPALIVE_REQUESTS=3) as base:
+        with requests.Session() as session:
+            headers = [session.get(base + "/health", timeout=5).headers.get("Connection") for _ in range(7)]
+    assert headers == ["keep-alive", "keep-alive", "close"] * 2 + ["keep-alive"]
+
+
+def test_no_per_connection_limit_when_set_to_zero(database_url):
+    with gunicorn(database_url, GUNICORN_KEEPALIVE_REQUESTS=0) as base:
+        with requests.Session() as session:
+            headers = {session.get(base + "/health", timeout=5).headers.get("Connection") for _ in range(120)}
+    assert headers == {"keep-alive"}

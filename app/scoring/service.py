@@ -4,8 +4,10 @@
    read of the address's live V1 stamps (latest per provider, not revoked) and the hash links of
    their nullifiers.
 2. Credentials checked in memory (cached proofs); the first valid stamp per provider counts.
-3. One transaction: LIFO hash links (conditional writes; replanned on a concurrent claim), then
-   passport, stamps, score and events in one statement, human points when enabled, commit.
+3. The LIFO plan and the score, computed in memory. When no hash link must change and no points
+   are due (the usual rescore), the write is one statement: passport, stamps, score and events.
+4. Otherwise one transaction: LIFO hash links (conditional writes; replanned on a concurrent claim),
+   the same statement, human points when enabled, commit.
 A deadlock or serialization failure retries the whole score from the read.
 """
 from __future__ import annotations
@@ -60,7 +62,8 @@ class ScoringService:
         stamp endpoints write the cache and rescore atomically). ``address`` is already valid."""
         community = self._communities.get(lookup, cur)
         stamps, links = sql.load_stamps_and_links(cur, address, community.id)
-        return self._write(cur, community, self._valid_stamps(stamps, address), links, address)
+        candidates, links = self._valid_stamps(stamps, address), _links(links)
+        return self._write(cur, community, candidates, links, address, self._clock())
 
     def checked_address(self, raw_address: str, lookup: CommunityLookup) -> str:
         try:
@@ -77,27 +80,42 @@ class ScoringService:
         community = self._communities.get(lookup)
         with self._pool.cursor() as cur:
             stamps, links = sql.load_stamps_and_links(cur, address, community.id)
-        # Credentials are checked before the transaction: no connection or transaction is held
+        # Credentials are checked before anything is written: no connection or transaction is held
         # while the CPU verifies proofs.
-        candidates = self._valid_stamps(stamps, address)
-        with self._pool.transaction() as cur:
-            return self._write(cur, community, candidates, links, address)
-
-    def _write(self, cur, community: Community, candidates: list[Candidate], links,
-               address: str) -> ScoreResult:
+        candidates, links = self._valid_stamps(stamps, address), _links(links)
         now = self._clock()
-        links = {h: Link(h, a, _timestamp(e)) for h, a, e in links}
+        plan = plan_lifo(candidates, links, address, community.id, now)
+        result = self._result(plan, community, address, now)
+        if not plan.writes and not self._points_due(community, result, now):
+            # The usual rescore: no hash link changes and no points, so the write is the single
+            # persist statement, which is a transaction of its own (no BEGIN/COMMIT round trips).
+            with self._pool.cursor() as cur:
+                sql.persist_score(cur, result, plan.events)
+            return result
+        with self._pool.transaction() as cur:
+            return self._write(cur, community, candidates, links, address, now)
+
+    def _write(self, cur, community: Community, candidates: list[Candidate], links: dict[str, Link],
+               address: str, now: datetime) -> ScoreResult:
+        """Links, score, events and points inside the caller's transaction."""
         plan = self._apply_lifo(cur, candidates, links, address, community.id, now)
-        try:
-            result = compute_score(plan, community.weights, community.threshold, address, community.id, now)
-        except WeightError as exc:
-            log.error("community %s: %s", community.id, exc)
-            raise ScoringFailed() from None
+        result = self._result(plan, community, address, now)
         sql.persist_score(cur, result, plan.events)
-        if self._points.should_write(community.human_points_program, result.passing, now):
+        if self._points_due(community, result, now):
             keys, actions = human_points.awards(result.counted_nullifiers)
             human_points_sql.award(cur, address, community.id, keys, actions, self._points.mta_enabled)
         return result
+
+    @staticmethod
+    def _result(plan, community: Community, address: str, now: datetime) -> ScoreResult:
+        try:
+            return compute_score(plan, community.weights, community.threshold, address, community.id, now)
+        except WeightError as exc:
+            log.error("community %s: %s", community.id, exc)
+            raise ScoringFailed() from None
+
+    def _points_due(self, community: Community, result: ScoreResult, now: datetime) -> bool:
+        return self._points.should_write(community.human_points_program, result.passing, now)
 
     def _valid_stamps(self, rows, address: str) -> list[Candidate]:
         candidates: dict[str, Candidate] = {}
@@ -138,6 +156,10 @@ def retry_on_conflict(work: Callable[[], T], attempts: int = MAX_TRANSACTION_ATT
                 raise ScoringContention() from None
             log.info("transaction retried after a conflict (attempt %d)", attempt)
     raise AssertionError("unreachable")
+
+
+def _links(rows) -> dict[str, Link]:
+    return {h: Link(h, a, _timestamp(e)) for h, a, e in rows}
 
 
 def _timestamp(value) -> datetime:
