@@ -77,8 +77,7 @@ class StampService:
 
         def transaction() -> WriteResult:
             with self._pool.transaction() as cur:
-                sql.lock_address(cur, address, community_id)
-                deleted = sql.soft_delete(cur, address, providers)
+                deleted = sql.lock_and_soft_delete(cur, address, community_id, providers)
                 if require_existing and not deleted:
                     raise NotFound("Unable to find stamp to delete.")
                 if sql.insert(cur, address, rows, source_app, community_id) != len(rows):

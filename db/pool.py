@@ -175,29 +175,24 @@ class Pool:
             _close_quietly(conn)  # a query is still in flight: the protocol state is unknown
         elif status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
             try:
-                conn.rollback()
+                # Transactions are opened by an explicit BEGIN on an autocommit connection, where
+                # psycopg2's conn.rollback() does nothing: say it to the server.
+                with conn.cursor() as cur:
+                    cur.execute("ROLLBACK")
             except Exception:
                 _close_quietly(conn)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
-        """One transaction: commit when the block succeeds, roll back on any exception."""
-        with self.connection() as conn:
-            conn.autocommit = False
-            try:
-                with conn.cursor() as cur:
-                    yield cur
-                conn.commit()
-            except Exception:
-                if not conn.closed and conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_ACTIVE:
-                    try:
-                        conn.rollback()
-                    except _CONNECTION_ERRORS:
-                        pass
-                raise
-            finally:
-                if not conn.closed and conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                    conn.autocommit = True
+    def transaction(self) -> Iterator[_TransactionCursor]:
+        """One transaction: commit when the block succeeds, roll back on any exception.
+
+        BEGIN travels in the same message as the block's first statement (``BEGIN; <statement>``),
+        which saves a round trip per transaction; COMMIT is sent when the block ends."""
+        with self.connection() as conn, conn.cursor() as raw:
+            cur = _TransactionCursor(raw)
+            yield cur
+            if cur.open:
+                raw.execute("COMMIT")
 
     @contextlib.contextmanager
     def cursor(self) -> Iterator[psycopg2.extensions.cursor]:
@@ -218,6 +213,31 @@ class Pool:
     def close(self) -> None:
         self._closed = True
         self._discard_all_idle()
+
+
+class _TransactionCursor:
+    """A cursor whose first statement also opens the transaction; everything else is the wrapped
+    psycopg2 cursor's (``fetchone``, ``rowcount``, ...)."""
+
+    __slots__ = ("_cur", "open")
+
+    def __init__(self, cur):
+        self._cur = cur
+        self.open = False  # BEGIN sent
+
+    def execute(self, query, vars=None):
+        if not self.open:
+            self.open = True
+            if isinstance(query, str):
+                return self._cur.execute("BEGIN;\n" + query, vars)
+            self._cur.execute("BEGIN")
+        return self._cur.execute(query, vars)
+
+    def __getattr__(self, name):
+        return getattr(self._cur, name)
+
+    def __iter__(self):
+        return iter(self._cur)
 
 
 def _close_quietly(conn) -> None:

@@ -3,6 +3,7 @@ import threading
 import time
 
 import psycopg2
+import psycopg2.extensions
 import pytest
 import webtest
 
@@ -166,3 +167,32 @@ def test_statement_errors_keep_the_connection(pool):
         with p.transaction() as cur:
             cur.execute("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40P01'; END $$")
     assert backend_pid(p) == pid
+
+
+def test_transaction_opens_with_its_first_statement_and_is_one_transaction(pool):
+    """BEGIN travels with the first statement (no round trip of its own); every statement of the
+    block runs in the same transaction; after a failure the same connection goes back idle."""
+    p = pool(size=1)
+    pid = backend_pid(p)
+    with p.transaction() as cur:
+        cur.execute("SELECT txid_current()")
+        first = cur.fetchone()[0]
+        cur.execute("SELECT txid_current(), current_setting('transaction_isolation')")
+        assert cur.fetchone() == (first, "read committed")
+        assert cur.connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INTRANS
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        with p.transaction() as cur:
+            cur.execute("SELECT 1 / 0")  # fails in the message that opened the transaction
+    with p.cursor() as cur:
+        assert cur.connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+        cur.execute("SELECT txid_current()")
+        assert cur.fetchone()[0] != first
+    assert backend_pid(p) == pid  # rolled back on the server and reused, not closed
+
+
+def test_an_empty_transaction_sends_nothing(pool):
+    p = pool(size=1)
+    with p.transaction():
+        pass
+    with p.cursor() as cur:
+        assert cur.connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE

@@ -16,19 +16,19 @@ class NewRow:
     expiration_date: datetime | None
 
 
-def lock_address(cur, address: str, community_id: int) -> None:
-    """Serialize writers of one address: upserting its passport row takes a row lock that a
-    concurrent writer waits on until this transaction ends (no session-level advisory lock, so
-    nothing pins a connection behind RDS Proxy)."""
-    cur.execute("INSERT INTO registry_passport (address, community_id) VALUES (%s, %s) "
-                "ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address",
-                (address, community_id))
+def lock_and_soft_delete(cur, address: str, community_id: int, providers: list[str]) -> int:
+    """Serialize writers of one address, then soft-delete its live stamps of ``providers``; returns
+    how many were deleted. Both statements travel in one message and run in order.
 
-
-def soft_delete(cur, address: str, providers: list[str]) -> int:
-    cur.execute("UPDATE ceramic_cache_ceramiccache SET deleted_at = now(), updated_at = now() "
-                "WHERE address = %s AND provider = ANY(%s) AND type = 1 AND deleted_at IS NULL",
-                (address, providers))
+    The lock: upserting the address's passport row takes a row lock that a concurrent writer waits
+    on until this transaction ends (no session-level advisory lock, so nothing pins a connection
+    behind RDS Proxy)."""
+    cur.execute("""INSERT INTO registry_passport (address, community_id) VALUES (%(address)s, %(community_id)s)
+                   ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address;
+                   UPDATE ceramic_cache_ceramiccache SET deleted_at = now(), updated_at = now()
+                   WHERE address = %(address)s AND provider = ANY(%(providers)s) AND type = 1
+                     AND deleted_at IS NULL""",
+                {"address": address, "community_id": community_id, "providers": providers})
     return cur.rowcount
 
 

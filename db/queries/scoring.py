@@ -2,10 +2,10 @@
 
 Round trips of a score: ``load_community`` (scorer config and customization weights; cached by the
 service for a few seconds), ``load_stamps_and_links`` (the address's stamps and the hash links of
-their nullifiers, in one statement), then inside one
-transaction ``write_hash_links`` (only when a link must change), ``persist_score`` (passport,
-stamps, score, LDP and SCU events in one statement), and the commit. Rows that already hold the
-right values are not rewritten.
+their nullifiers, in one statement), then ``persist_score`` (passport, stamps, score, LDP and SCU
+events in one statement). When a hash link must change (or points are due) the writes form one
+transaction instead: ``write_hash_links`` (BEGIN travels with it), ``persist_score``, COMMIT. Rows
+that already hold the right values are not rewritten.
 """
 from __future__ import annotations
 
