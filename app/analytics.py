@@ -1,7 +1,8 @@
 """API key usage analytics, written off the request path.
 
 ``record`` only queues the row; a background worker (a greenlet under gevent) writes batches with
-one INSERT. A full queue or a failing database drops rows with a warning: analytics never slow or
+one INSERT, at most every ``max_delay`` seconds (so a busy worker writes one batch of many rows,
+not one small transaction per request). A full queue or a failing database drops rows with a warning: analytics never slow or
 fail a request.
 """
 from __future__ import annotations
@@ -53,9 +54,11 @@ def _detail(text: str | None) -> str | None:
 
 
 class UsageRecorder:
-    def __init__(self, pool, enabled: bool = True, max_queue: int = 10_000, batch_size: int = 200):
+    def __init__(self, pool, enabled: bool = True, max_queue: int = 10_000, batch_size: int = 500,
+                 max_delay: float = 0.2):
         self._pool = pool
         self.enabled = enabled
+        self._max_delay = max_delay
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._batch_size = batch_size
         self._worker: threading.Thread | None = None
@@ -82,6 +85,8 @@ class UsageRecorder:
     def _run(self) -> None:
         while True:
             rows = [self._queue.get()]
+            if self._max_delay > 0:
+                time.sleep(self._max_delay)  # let the batch gather (cooperative under gevent)
             while len(rows) < self._batch_size:
                 try:
                     rows.append(self._queue.get_nowait())

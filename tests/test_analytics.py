@@ -44,3 +44,19 @@ def test_a_batch_is_written_with_every_column(database_url, world):
     # Long paths are cut to the columns' limits rather than failing the whole batch.
     assert len(rows[2][0]) == 1000 and rows[2][1] == "x" * 200
     assert rows[2][5:8] == ([], {"b": ["1", "2"]}, None)
+
+
+def test_rows_recorded_together_are_written_in_one_transaction(database_url, world):
+    """A busy worker writes one batch per interval, not one small transaction per request."""
+    pool = Pool(database_url, size=1)
+    recorder = UsageRecorder(pool, max_delay=0.3)
+    key_id, _ = world.api_key(world.account())
+    try:
+        for i in range(50):
+            recorder.record(usage_row(api_key_id=key_id, path=f"/v2/stamps/1/score/{i}", status=200,
+                                      headers={}, query={}, payload=None, response=b"{}"))
+        assert recorder.flush()
+    finally:
+        pool.close()
+    assert world.query("SELECT count(*), count(DISTINCT xmin::text) FROM account_accountapikeyanalytics "
+                       "WHERE api_key_id = %s", key_id) == [(50, 1)]
