@@ -87,7 +87,7 @@ class Pool:
             self._connect_kwargs["options"] = (
                 f"-c statement_timeout={statement_timeout_ms} "
                 f"-c idle_in_transaction_session_timeout={max(statement_timeout_ms * 2, 10000)}")
-        self._slots = threading.BoundedSemaphore(size)
+        self._slots = _FairSlots(size)
         self._idle: deque[tuple[int, psycopg2.extensions.connection]] = deque()
         self._generation = 0
         self._closed = False
@@ -213,6 +213,39 @@ class Pool:
     def close(self) -> None:
         self._closed = True
         self._discard_all_idle()
+
+
+class _FairSlots:
+    """At most ``size`` holders, and waiters served first come, first served: a released slot is
+    handed to the longest waiter, so under overload a newcomer cannot barge past callers that have
+    waited longer (a plain semaphore lets it, and some callers then wait out their whole timeout)."""
+
+    def __init__(self, size: int):
+        self._free = size
+        self._lock = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return True
+            waiter = threading.Event()
+            self._waiters.append(waiter)
+        if waiter.wait(timeout):
+            return True
+        with self._lock:
+            if waiter.is_set():  # handed a slot just as the wait timed out
+                return True
+            self._waiters.remove(waiter)
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()  # the slot passes to the longest waiter
+            else:
+                self._free += 1
 
 
 class _TransactionCursor:

@@ -72,6 +72,47 @@ def test_acquire_timeout_raises_pool_timeout(pool):
                 pass
 
 
+def test_a_waiter_is_served_before_a_caller_that_releases_and_asks_again(pool):
+    """Under overload a released connection goes to the longest waiter: a caller that gives its
+    connection back and at once asks again (a busy greenlet's next query) queues behind it."""
+    p = pool(size=1, acquire_timeout=5)
+    events, first_in, waiting = [], threading.Event(), threading.Event()
+
+    def busy():
+        with p.connection():
+            first_in.set()
+            waiting.wait(5)
+            time.sleep(0.05)  # the waiter is now queued
+        for i in range(50):
+            with p.connection():
+                events.append(f"busy {i}")
+
+    def waiter():
+        waiting.set()
+        with p.connection():
+            events.append("waiter")
+
+    t = threading.Thread(target=busy)
+    t.start()
+    first_in.wait(5)
+    w = threading.Thread(target=waiter)
+    w.start()
+    t.join(10)
+    w.join(10)
+    # A plain semaphore lets the busy caller take the connection back 50 times in a row.
+    assert events.index("waiter") <= 1, events[:5]
+
+
+def test_a_timed_out_waiter_leaves_the_queue(pool):
+    p = pool(size=1, acquire_timeout=0.2)
+    with p.connection():
+        with pytest.raises(PoolTimeout):
+            with p.connection():
+                pass
+    p.ping()  # the slot is free again: the timed-out waiter neither holds nor blocks it
+    assert p.stats()["idle"] == 1
+
+
 def test_connections_are_bounded_and_reused(pool):
     p = pool(size=2)
     pids = {backend_pid(p) for _ in range(10)}
