@@ -19,6 +19,7 @@ import datetime
 import os
 import pathlib
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -32,6 +33,7 @@ import orjson  # noqa: E402
 import psycopg2  # noqa: E402
 import requests  # noqa: E402
 
+from bench import cpu_split  # noqa: E402
 from db.dsn import with_dbname  # noqa: E402
 
 OUT = ROOT / ".bench"
@@ -129,11 +131,17 @@ def locust(manifest_path: pathlib.Path, users: int, seconds: int, prefix: pathli
 
 
 def wrk(manifest: dict, connections: int, seconds: int) -> dict:
+    """One wrk run on the v2 score path: rates, latencies, errors, and the CPU each process group
+    spent per request (gunicorn workers and PostgreSQL from /proc, wrk from its rusage)."""
     env = {**os.environ, "BENCH_SCORER": str(manifest["partner_community"]), "BENCH_API_KEY": manifest["api_key"],
            "BENCH_ADDRESSES": str(manifest["addresses"])}
+    before, children_before = cpu_split.snapshot(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
     out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
                           "--latency", "-s", str(ROOT / "bench" / "v2_score.lua"), BASE],
                          env=env, capture_output=True, text=True, timeout=seconds + 60).stdout
+    elapsed = time.monotonic() - started
+    after, children_after = cpu_split.snapshot(), resource.getrusage(resource.RUSAGE_CHILDREN)
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
@@ -141,10 +149,16 @@ def wrk(manifest: dict, connections: int, seconds: int) -> dict:
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"),
-            "p90": ms("90%"), "p99": ms("99%"),
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests_done = max(rps * elapsed, 1.0)
+    wrk_cpu = (children_after.ru_utime + children_after.ru_stime
+               - children_before.ru_utime - children_before.ru_stime)
+    return {"rps": rps, "p50": ms("50%"), "p90": ms("90%"), "p99": ms("99%"),
             "errors": (int(errors.group(1)) if errors else 0) + (sum(map(int, socket_errors.groups()))
-                                                                  if socket_errors else 0)}
+                                                                  if socket_errors else 0),
+            "cpu_ms": {"workers": (after["gunicorn workers"] - before["gunicorn workers"]) / requests_done * 1000,
+                       "postgres": (after["postgres"] - before["postgres"]) / requests_done * 1000,
+                       "wrk": wrk_cpu / requests_done * 1000}}
 
 
 def pgbench(dsn: str, manifest_path: pathlib.Path, levels: list[int], seconds: int) -> dict[int, float]:
@@ -216,7 +230,7 @@ def main() -> None:
               flush=True)
         warm_up(manifest, args.sweeps)
         mix_rows: dict[str, list] = {}
-        wrk_rows, pss_rows = [], []
+        wrk_rows, pss_rows, cpu_rows = [], [], []
         for level in args.levels:
             before = worker_pss(proc.pid)
             stats = locust(manifest_path, level, args.seconds, OUT / f"locust-{stamp}-{level}")
@@ -230,6 +244,7 @@ def main() -> None:
             w = wrk(manifest, level, args.seconds)
             wrk_rows.append([level, f"{w['rps']:.1f}", f"{w['p50']:.1f}", f"{w['p90']:.1f}", f"{w['p99']:.1f}",
                              w["errors"]])
+            cpu_rows.append([level] + [f"{w['cpu_ms'][k]:.2f}" for k in ("workers", "postgres", "wrk")])
             print(f"level {level}: done", flush=True)
         ceiling = pgbench(dsn, manifest_path, args.levels, args.seconds)
         for name, rows in mix_rows.items():
@@ -241,6 +256,10 @@ def main() -> None:
                          [row + [f"{ceiling.get(row[0], 0):.1f}",
                                  f"{float(row[1]) / ceiling[row[0]] * 100:.0f}%" if ceiling.get(row[0]) else "-"]
                           for row in wrk_rows]), "",
+                   "## CPU per v2 request during the wrk runs (ms)", "",
+                   "PostgreSQL includes its background processes and the analytics writes; on a shared "
+                   "machine every figure also carries the cost of time-slicing.", "",
+                   table(["connections", "gunicorn workers", "postgres", "wrk"], cpu_rows), "",
                    "## worker PSS (MB) around each locust level", "",
                    table(["connections", "before", "after"], pss_rows), ""]
         if args.soak:
@@ -265,11 +284,13 @@ def soak(manifest: dict, master: int, seconds: int) -> list[str]:
         pss = worker_pss(master)
         samples.append(pss)
         rows.append([f"{time.monotonic() - started:.0f}", f"{w['rps']:.1f}", f"{w['p99']:.1f}", w["errors"],
+                     f"{w['cpu_ms']['workers']:.2f} / {w['cpu_ms']['postgres']:.2f}",
                      " ".join(f"{v:.1f}" for v in pss.values())])
     first = {pid: v for pid, v in samples[0].items()}
     growth = max((samples[-1][pid] - first[pid]) / first[pid] * 100 for pid in first if pid in samples[-1])
     return [f"## soak: v2 score at 16 connections for {seconds}s", "",
-            table(["t (s)", "req/s", "p99 ms", "errors", "worker PSS MB"], rows), "",
+            table(["t (s)", "req/s", "p99 ms", "errors", "CPU ms/req (workers / postgres)", "worker PSS MB"],
+                  rows), "",
             f"Largest worker PSS growth from the first to the last sample: {growth:.1f}%.", ""]
 
 
