@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
 
-.PHONY: venv run test test-fast bench-credentials bench soak bench-tools db-stop clean
+.PHONY: venv run test test-fast bench-credentials bench-inprocess bench soak bench-tools db-stop clean
 
 $(STAMP): setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test-fast: $(STAMP)
 
 bench-credentials: $(STAMP)
 	$(BIN)/python scripts/bench_credentials.py
+
+## CPU per request of the app alone (WSGI called in-process under gevent): the steady measure for code changes.
+bench-inprocess: $(STAMP)
+	$(BIN)/python bench/inprocess.py
 
 ## Stop the embedded PostgreSQL servers of `make run` and `make test`.
 db-stop:

@@ -1,4 +1,6 @@
 """The benchmark tooling: generated data verifies and dedups; replay scripts are valid pgbench input."""
+import os
+import re
 import subprocess
 import sys
 
@@ -50,3 +52,12 @@ def test_seed_generates_verifiable_deduplicating_data(tmp_path):
         assert second["stamps"]["P0"]["dedup"] is True  # address 4 reuses address 3's P0 nullifier
     finally:
         dbutil.drop_database(dsn)
+
+
+@pytest.mark.slow
+def test_inprocess_measurement_runs_and_reports_cpu_per_request():
+    env = {**os.environ, "BENCH_DATABASE_URL": dbutil.server_dsn()}  # the tests' server
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "inprocess.py"), "--addresses", "20",
+                          "--requests", "40", "--greenlets", "4"], check=True, capture_output=True, text=True,
+                         timeout=300, env=env).stdout
+    assert re.search(r"v2 score, 20 addresses x 10 stamps, 4 greenlet\(s\): \d+\.\d+ ms CPU per request", out), out

@@ -1,0 +1,111 @@
+"""CPU per request of the application itself: no HTTP server, no load generator, no time-slicing.
+
+Seeds a fresh database (as ``make bench`` does, smaller by default), then calls the WSGI app
+directly, in this process, under gevent with psycopg2 made cooperative as in a gunicorn worker, from
+``--greenlets`` concurrent callers. Every address is scored once to warm the caches; then the
+addresses are scored again in a fixed order, three times, and the best pass's CPU per request is
+printed. The access log is written (to /dev/null), analytics are on: the production settings.
+
+This is the steady instrument for changes to the request path: a wrk run on a 2-CPU machine varies
+by +-10% between runs, this by a few percent. ``make bench`` remains the measure of the service.
+
+    python bench/inprocess.py [--addresses 3000] [--requests 3000] [--greenlets 1] [--endpoint v2]
+"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import os  # noqa: E402
+import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+from psycogreen.gevent import patch_psycopg  # noqa: E402
+
+patch_psycopg()
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import gevent  # noqa: E402
+import orjson  # noqa: E402
+
+from bench.run import INTERNAL_KEY, JWT_SECRET, create_database, drop_database, server_dsn  # noqa: E402
+
+
+def environ(method: str, path: str, headers: dict[str, str]) -> dict:
+    env = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "bench",
+           "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+           "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr}
+    env.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--addresses", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=3000, help="requests per measured pass")
+    parser.add_argument("--greenlets", type=int, default=1, help="concurrent callers")
+    parser.add_argument("--endpoint", choices=["v2", "embed"], default="v2")
+    args = parser.parse_args()
+
+    admin = server_dsn()
+    dsn = create_database(admin)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as folder:
+            manifest_path = pathlib.Path(folder) / "manifest.json"
+            subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), "--dsn", dsn, "--addresses",
+                            str(args.addresses), "--post-addresses", "1", "--out", str(manifest_path)],
+                           check=True, stdout=subprocess.DEVNULL)
+            manifest = orjson.loads(manifest_path.read_bytes())
+        measure(dsn, manifest, args)
+    finally:
+        drop_database(admin, dsn)
+
+
+def measure(dsn: str, manifest: dict, args) -> None:
+    os.environ.update({"DATABASE_URL": dsn, "JWT_SECRET": JWT_SECRET, "INTERNAL_API_KEY": INTERNAL_KEY,
+                       "CERAMIC_CACHE_SCORER_ID": str(manifest["ceramic_community"]),
+                       "TRUSTED_IAM_ISSUERS": orjson.dumps([manifest["issuer"]]).decode()})
+    real_stdout = sys.stdout
+    sys.stdout = open(os.devnull, "w")  # the JSON log lines are produced and written, not shown
+    from app.wsgi import application, services
+
+    scorer, count = manifest["partner_community"], manifest["addresses"]
+    if args.endpoint == "v2":
+        path, headers = f"/v2/stamps/{scorer}/score/", {"X-API-KEY": manifest["api_key"]}
+    else:
+        path, headers = f"/internal/embed/score/{scorer}/", {"Authorization": INTERNAL_KEY}
+
+    def start_response(status, response_headers, exc_info=None):
+        if not status.startswith("200"):
+            raise SystemExit(f"unexpected {status}")
+
+    def serve(indexes) -> None:
+        for i in indexes:
+            b"".join(application(environ("GET", path + "0x" + format(i % count + 1, "040x"), headers),
+                                 start_response))
+
+    def one_pass(total: int) -> tuple[float, float]:
+        started, cpu = time.perf_counter(), time.process_time()
+        gevent.joinall([gevent.spawn(serve, range(g, total, args.greenlets)) for g in range(args.greenlets)],
+                       raise_error=True)
+        return (time.process_time() - cpu) / total * 1000, (time.perf_counter() - started) / total * 1000
+
+    one_pass(count)  # every address once: proof cache, scorer config, connections
+    passes = [one_pass(args.requests) for _ in range(3)]
+    services.usage.flush()
+    cpu, wall = min(passes)
+    sys.stdout = real_stdout
+    print(f"{args.endpoint} score, {count} addresses x 10 stamps, {args.greenlets} greenlet(s): "
+          f"{cpu:.3f} ms CPU per request (best of 3 passes of {args.requests}; "
+          f"others {', '.join(f'{c:.3f}' for c, _ in sorted(passes)[1:])}), {wall:.2f} ms wall")
+    services.close()
+
+
+if __name__ == "__main__":
+    main()
