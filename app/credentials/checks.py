@@ -104,6 +104,16 @@ def raw_nullifiers(subject: dict) -> list[str] | str:
     return values
 
 
+def dedup_nullifiers(values: list[str] | tuple[str, ...] | str, multi_nullifier: bool = False) -> list[str]:
+    """The nullifiers LIFO dedup uses, from ``raw_nullifiers``' result: unless ``multi_nullifier``
+    (the ``FF_MULTI_NULLIFIER == "on"`` flag) only values starting with ``"v0"``; none for a reason."""
+    if isinstance(values, str):
+        return []
+    if multi_nullifier:
+        return list(values)
+    return [value for value in values if value.startswith("v0")]
+
+
 def nullifiers_of(credential: Any, multi_nullifier: bool = False) -> list[str]:
     """The nullifiers used for LIFO dedup (Python's ``get_nullifiers``).
 
@@ -117,53 +127,80 @@ def nullifiers_of(credential: Any, multi_nullifier: bool = False) -> list[str]:
     subject = credential.get("credentialSubject")
     if not isinstance(subject, dict):
         return []
-    values = raw_nullifiers(subject)
-    if isinstance(values, str):
-        return []
-    if multi_nullifier:
-        return list(values)
-    return [value for value in values if value.startswith("v0")]
+    return dedup_nullifiers(raw_nullifiers(subject), multi_nullifier)
+
+
+def stamp_fields(credential: Any) -> tuple:
+    """Everything the checks (and the scorer) read from a credential, extracted once.
+
+    A pure function of the credential, so it is cached with the proof result (``verifier.py``); a
+    plain tuple of strings, datetimes and tuples, which CPython's collector stops tracking::
+
+        (is_object, issuer, expires_at, expiration_raw, subject_is_object, subject_id,
+         provider_or_reason, nullifiers_or_reason, stored_nullifiers)
+
+    ``provider_or_reason`` is the provider, or ``(reason,)`` when it is missing or not a string;
+    ``nullifiers_or_reason`` is ``raw_nullifiers``' result as a tuple, or its reason string;
+    ``stored_nullifiers`` is ``credentialSubject.nullifiers`` as stored (non-empty strings only),
+    which human points key on.
+    """
+    if not isinstance(credential, dict):
+        return _NOT_AN_OBJECT
+    issuer = credential.get("issuer")
+    expiration_raw = credential.get("expirationDate")
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        return (True, issuer if isinstance(issuer, str) else None, parse_expiration(expiration_raw),
+                expiration_raw, False, None, (Reason.MALFORMED,), Reason.MALFORMED, ())
+    subject_id = subject.get("id")
+    provider = subject.get("provider")
+    if provider is None or provider == "":
+        provider = (Reason.MISSING_PROVIDER,)
+    elif not isinstance(provider, str):
+        provider = (Reason.MALFORMED,)
+    nullifiers = raw_nullifiers(subject)
+    stored = subject.get("nullifiers")
+    return (True, issuer if isinstance(issuer, str) else None, parse_expiration(expiration_raw), expiration_raw,
+            True, subject_id if isinstance(subject_id, str) else None, provider,
+            nullifiers if isinstance(nullifiers, str) else tuple(nullifiers),
+            tuple(v for v in stored if isinstance(v, str) and v) if isinstance(stored, list) else ())
+
+
+_NOT_AN_OBJECT = (False, None, None, None, False, None, (Reason.MALFORMED,), Reason.MALFORMED, ())
+
+
+def check_stamp_fields(fields: tuple, address: Any, trusted_issuers: frozenset[str], now: datetime) -> str | None:
+    """Every non-cryptographic check, in order, on ``stamp_fields``' result; the first failure's
+    reason or None.
+
+    Order (Python's): issuer trusted, not expired, then the subject checks
+    (subject DID, provider, nullifiers). ``expirationDate == now`` still passes.
+    """
+    is_object, issuer, expires_at, _, subject_is_object, subject_id, provider, nullifiers, _ = fields
+    if not is_object:
+        return Reason.MALFORMED
+    if issuer is None or issuer not in trusted_issuers:
+        return Reason.UNTRUSTED_ISSUER
+    if expires_at is None:
+        return Reason.INVALID_EXPIRATION
+    if expires_at < now:
+        return Reason.EXPIRED
+    if not subject_is_object:
+        return Reason.MALFORMED
+    if not isinstance(address, str) or subject_id is None:
+        return Reason.SUBJECT_MISMATCH
+    expected = SUBJECT_PREFIX + address.lower()
+    if len(subject_id) != len(expected) or subject_id.lower() != expected:
+        return Reason.SUBJECT_MISMATCH
+    if isinstance(provider, tuple):
+        return provider[0]
+    if isinstance(nullifiers, str):
+        return nullifiers
+    return None
 
 
 def check_fields(
     credential: Any, address: Any, trusted_issuers: frozenset[str], now: datetime
 ) -> str | None:
-    """Every non-cryptographic check, in order; the first failure's reason or None.
-
-    Order (Python's): issuer trusted, not expired, then the subject checks
-    (subject DID, provider, nullifiers). ``expirationDate == now`` still passes.
-    """
-    if not isinstance(credential, dict):
-        return Reason.MALFORMED
-
-    issuer = credential.get("issuer")
-    if not isinstance(issuer, str) or issuer not in trusted_issuers:
-        return Reason.UNTRUSTED_ISSUER
-
-    expires_at = parse_expiration(credential.get("expirationDate"))
-    if expires_at is None:
-        return Reason.INVALID_EXPIRATION
-    if expires_at < now:
-        return Reason.EXPIRED
-
-    subject = credential.get("credentialSubject")
-    if not isinstance(subject, dict):
-        return Reason.MALFORMED
-
-    subject_id = subject.get("id")
-    if not isinstance(address, str) or not isinstance(subject_id, str):
-        return Reason.SUBJECT_MISMATCH
-    expected = SUBJECT_PREFIX + address.lower()
-    if len(subject_id) != len(expected) or subject_id.lower() != expected:
-        return Reason.SUBJECT_MISMATCH
-
-    provider = subject.get("provider")
-    if provider is None or provider == "":
-        return Reason.MISSING_PROVIDER
-    if not isinstance(provider, str):
-        return Reason.MALFORMED
-
-    nullifiers = raw_nullifiers(subject)
-    if isinstance(nullifiers, str):
-        return nullifiers
-    return None
+    """Every non-cryptographic check of a credential, in order; the first failure's reason or None."""
+    return check_stamp_fields(stamp_fields(credential), address, trusted_issuers, now)

@@ -19,10 +19,10 @@ class Candidate:
 
     cache_id: int
     provider: str
-    credential: dict
-    nullifiers: tuple[str, ...]
+    nullifiers: tuple[str, ...]         # what LIFO dedup uses
     expires_at: datetime
-    expiration_raw: str  # the credential's own expirationDate text
+    expiration_raw: str                 # the credential's own expirationDate text
+    stored_nullifiers: tuple[str, ...]  # credentialSubject.nullifiers as stored (human points)
 
 
 @dataclass(frozen=True)

@@ -110,13 +110,5 @@ def compute_score(plan: Plan, weights: Weights, threshold: Decimal, address: str
         address=address, community_id=community_id, raw_score=raw, threshold=threshold,
         last_score_timestamp=now, expiration=expiration, stamps=stamps, stamp_scores=stamp_scores,
         counted_cache_ids=[s.cache_id for s in plan.valid],
-        counted_nullifiers={s.provider: raw_nullifiers(s.credential) for s in plan.valid},
+        counted_nullifiers={s.provider: s.stored_nullifiers for s in plan.valid},
     )
-
-
-def raw_nullifiers(credential: dict) -> tuple[str, ...]:
-    """``credentialSubject.nullifiers`` as stored (unfiltered): human keys use the last one."""
-    values = credential.get("credentialSubject", {}).get("nullifiers")
-    if not isinstance(values, list):
-        return ()
-    return tuple(v for v in values if isinstance(v, str) and v)

@@ -1,9 +1,10 @@
 """Score an address for a community: the one domain function behind every endpoint that scores.
 
 1. The community's scorer config and customization weights (cached for a few seconds), then one
-   read of the address's live V1 stamps (latest per provider, not revoked) and the hash links of
-   their nullifiers.
-2. Credentials checked in memory (cached proofs); the first valid stamp per provider counts.
+   read of the address's live V1 stamps (latest per provider, not revoked; as JSON text) and the
+   hash links of their nullifiers.
+2. Credentials checked in memory (proofs and extracted fields cached by the stamp's text); the
+   first valid stamp per provider counts.
 3. The LIFO plan and the score, computed in memory. When no hash link must change and no points
    are due (the usual rescore), the write is one statement: passport, stamps, score and events.
 4. Otherwise one transaction: LIFO hash links (conditional writes; replanned on a concurrent claim),
@@ -17,8 +18,8 @@ from datetime import datetime
 from typing import Callable, TypeVar
 
 from app.addresses import normalize_address
-from app.credentials import CredentialVerifier, nullifiers_of, utcnow
-from app.credentials.checks import parse_expiration
+from app.credentials import CredentialVerifier, utcnow
+from app.credentials.checks import dedup_nullifiers
 from app.errors import InvalidAddress, NotFound, ServiceError
 from app.scoring import human_points
 from app.scoring.dedup import Candidate, Link, plan_lifo
@@ -119,18 +120,18 @@ class ScoringService:
 
     def _valid_stamps(self, rows, address: str) -> list[Candidate]:
         candidates: dict[str, Candidate] = {}
-        for cache_id, provider, credential in rows:
+        for cache_id, provider, text in rows:
             if provider in candidates:
                 continue
-            verdict = self._verifier.verify(credential, address)
+            verdict, fields = self._verifier.verify_stored(text, address)
             if not verdict.valid:
                 log.debug("stamp %s skipped: %s", cache_id, verdict.reason)
                 continue
-            expiration_raw = credential["expirationDate"]
+            _, _, expires_at, expiration_raw, _, _, _, nullifiers, stored_nullifiers = fields
             candidates[provider] = Candidate(
-                cache_id=cache_id, provider=provider, credential=credential,
-                nullifiers=tuple(nullifiers_of(credential, self._multi_nullifier)),
-                expires_at=parse_expiration(expiration_raw), expiration_raw=expiration_raw)
+                cache_id=cache_id, provider=provider,
+                nullifiers=tuple(dedup_nullifiers(nullifiers, self._multi_nullifier)),
+                expires_at=expires_at, expiration_raw=expiration_raw, stored_nullifiers=stored_nullifiers)
         return list(candidates.values())
 
     def _apply_lifo(self, cur, candidates, links, address, community_id, now):

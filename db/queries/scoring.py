@@ -91,19 +91,24 @@ WITH stamps AS (""" + _LIVE_STAMPS + """), nullifiers AS (
     SELECT s.stamp #>> '{credentialSubject,hash}' FROM stamps s
     WHERE jsonb_typeof(s.stamp #> '{credentialSubject,hash}') = 'string'
 )
-SELECT (SELECT json_agg(json_build_array(s.id, s.provider, s.stamp)) FROM stamps s),
+SELECT st.ids, st.providers, st.texts,
        (SELECT json_agg(json_build_array(l.hash, l.address, l.expires_at))
         FROM registry_hashscorerlink l
         -- = ANY(ARRAY(...)) keeps this on the (hash, community_id) index whatever the statistics say
         WHERE l.hash = ANY(ARRAY(SELECT hash FROM nullifiers)) AND l.community_id = %(community_id)s)
+FROM (SELECT array_agg(s.id ORDER BY s.provider) AS ids, array_agg(s.provider ORDER BY s.provider) AS providers,
+             array_agg(s.stamp::text ORDER BY s.provider) AS texts
+      FROM stamps s) st
 """
 
 
 def load_stamps_and_links(cur, address: str, community_id: int):
-    """([(cache id, provider, credential)], [(hash, address, expires_at ISO text)]) in one statement."""
+    """([(cache id, provider, credential JSON text)], [(hash, address, expires_at ISO text)]) in one
+    statement. The credentials stay text: the verifier's cache is keyed by it, so a known stamp is
+    never decoded again."""
     cur.execute(STAMPS_AND_LINKS, {"address": address, "community_id": community_id})
-    stamps, links = cur.fetchone()
-    return [tuple(s) for s in stamps or ()], [tuple(l) for l in links or ()]
+    ids, providers, texts, links = cur.fetchone()
+    return list(zip(ids or (), providers or (), texts or (), strict=True)), [tuple(l) for l in links or ()]
 
 
 def community_exists(cur, community_id: int | None, *, account_id: int | None = None,

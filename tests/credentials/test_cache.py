@@ -8,10 +8,11 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
 import app.credentials.verifier as verifier_module
-from app.credentials import Reason, ed25519, eip712
+from app.credentials import Reason, Verdict, ed25519, eip712
 from app.credentials.cache import BoundedCache, credential_digest
 
 from .helpers import ADDRESS, EXPIRES, NOW, OTHER_ADDRESS, PROOF_TYPES, issue, make_verifier
@@ -202,3 +203,60 @@ def test_package_imports_neither_falcon_nor_gevent():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- stored stamps: the proof cache keyed by the JSON text ----------------------------------------
+
+def _text(credential) -> str:
+    return orjson.dumps(credential).decode()
+
+
+@pytest.mark.parametrize("kind", PROOF_TYPES)
+def test_a_known_stored_stamp_is_not_verified_again(kind, crypto_calls):
+    verifier = make_verifier()
+    text = _text(issue(kind))
+    verdict, fields = verifier.verify_stored(text, ADDRESS)
+    assert verdict.valid and fields[5] == "did:pkh:eip155:1:" + ADDRESS.lower()
+    calls = crypto_calls["n"]
+    assert calls >= 2
+    for _ in range(3):
+        assert verifier.verify_stored(text, ADDRESS) == (verdict, fields)
+    assert crypto_calls["n"] == calls and verifier.cache.hits == 3
+
+
+@pytest.mark.parametrize("kind", PROOF_TYPES)
+def test_a_cached_stored_stamp_is_still_checked_for_expiry_subject_and_trust(kind, crypto_calls):
+    clock = {"now": NOW}
+    verifier = make_verifier(now=lambda: clock["now"])
+    text = _text(issue(kind))
+    assert verifier.verify_stored(text, ADDRESS)[0].valid
+    calls = crypto_calls["n"]
+    assert verifier.verify_stored(text, OTHER_ADDRESS) == (Verdict(False, Reason.SUBJECT_MISMATCH), None)
+    clock["now"] = EXPIRES + timedelta(seconds=1)
+    assert verifier.verify_stored(text, ADDRESS)[0].reason == Reason.EXPIRED
+    clock["now"] = NOW
+    verifier.trusted_issuers = frozenset()
+    assert verifier.verify_stored(text, ADDRESS)[0].reason == Reason.UNTRUSTED_ISSUER
+    assert crypto_calls["n"] == calls
+
+
+def test_a_changed_stored_stamp_misses_the_cache_and_a_bad_signature_is_cached(crypto_calls):
+    verifier = make_verifier()
+    credential = issue("eip712")
+    assert verifier.verify_stored(_text(credential), ADDRESS)[0].valid
+    calls = crypto_calls["n"]
+    credential["proof"]["created"] = "2026-01-01T12:30:15.999Z"
+    tampered = _text(credential)
+    assert verifier.verify_stored(tampered, ADDRESS)[0].reason == Reason.INVALID_SIGNATURE
+    assert crypto_calls["n"] > calls
+    calls = crypto_calls["n"]
+    assert verifier.verify_stored(tampered, ADDRESS)[0].reason == Reason.INVALID_SIGNATURE
+    assert crypto_calls["n"] == calls
+
+
+def test_stored_stamps_that_fail_field_checks_or_are_not_json_do_not_fill_the_cache():
+    verifier = make_verifier()
+    assert verifier.verify_stored(_text(issue("eip712")), OTHER_ADDRESS)[0].reason == Reason.SUBJECT_MISMATCH
+    for text in ("{", "", "null", '{"a": 1', "[1, 2]", None):
+        assert verifier.verify_stored(text, ADDRESS) == (Verdict(False, Reason.MALFORMED), None)
+    assert len(verifier.cache) == 0

@@ -6,6 +6,7 @@ import math
 import time
 from datetime import datetime, timezone
 
+import orjson
 import pytest
 
 from app.credentials import Reason, Verdict
@@ -32,6 +33,14 @@ def _assert_rejected(credential, reason=None, address=ADDRESS):
     assert verdict.reason in ALL_REASONS
     if reason is not None:
         assert verdict.reason == reason, verdict
+    # The same credential stored (the scoring read verifies its JSON text) gets the same verdict.
+    try:
+        text = orjson.dumps(credential, option=orjson.OPT_PASSTHROUGH_DATETIME
+                            | orjson.OPT_PASSTHROUGH_DATACLASS).decode()
+    except TypeError:  # not JSON at all (bytes, sets, datetimes, ...): it could not have been stored
+        return verdict
+    stored, fields = make_verifier().verify_stored(text, address)
+    assert (stored, fields) == (verdict, None)
     return verdict
 
 

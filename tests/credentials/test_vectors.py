@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timezone
 
+import orjson
 import pytest
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 
@@ -44,8 +45,14 @@ def test_signature_result_matches_the_vector(vector):
 
 
 @pytest.mark.parametrize("vector", VECTORS["vectors"], ids=lambda v: v["name"])
-def test_verdict_matches_the_vector(vector):
-    verdict = _verifier().verify(vector["credential"], VECTORS["subject_address"])
+@pytest.mark.parametrize("stored", [False, True], ids=["object", "stored-text"])
+def test_verdict_matches_the_vector(vector, stored):
+    if stored:  # the scoring read: the stamp's JSON text as the database returns it
+        verdict, fields = _verifier().verify_stored(orjson.dumps(vector["credential"]).decode(),
+                                                    VECTORS["subject_address"])
+        assert (fields is not None) is verdict.valid
+    else:
+        verdict = _verifier().verify(vector["credential"], VECTORS["subject_address"])
     expected_valid = vector["valid_signature"] and not vector["expired_at_2027"]
     assert verdict.valid is expected_valid, verdict
     if vector["name"] == "eip712-tampered-subject":
