@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 SUBJECT_PREFIX = "did:pkh:eip155:1:"
 
@@ -130,28 +130,33 @@ def nullifiers_of(credential: Any, multi_nullifier: bool = False) -> list[str]:
     return dedup_nullifiers(raw_nullifiers(subject), multi_nullifier)
 
 
-def stamp_fields(credential: Any) -> tuple:
-    """Everything the checks (and the scorer) read from a credential, extracted once.
+class StampFields(NamedTuple):
+    """What the checks, and then the scorer, read from a credential (``stamp_fields``)."""
 
-    A pure function of the credential, so it is cached with the proof result (``verifier.py``); a
-    plain tuple of strings, datetimes and tuples, which CPython's collector stops tracking::
+    is_object: bool
+    issuer: str | None
+    expires_at: datetime | None
+    expiration_raw: Any                   # ``expirationDate`` as given (Python reports it verbatim)
+    subject_is_object: bool
+    subject_id: str | None
+    provider: str | tuple[str]            # the provider, or (reason,) when missing or not a string
+    nullifiers: tuple[str, ...] | str     # ``raw_nullifiers``' result, or its reason
+    stored_nullifiers: tuple[str, ...]    # ``credentialSubject.nullifiers`` as stored (human points)
 
-        (is_object, issuer, expires_at, expiration_raw, subject_is_object, subject_id,
-         provider_or_reason, nullifiers_or_reason, stored_nullifiers)
 
-    ``provider_or_reason`` is the provider, or ``(reason,)`` when it is missing or not a string;
-    ``nullifiers_or_reason`` is ``raw_nullifiers``' result as a tuple, or its reason string;
-    ``stored_nullifiers`` is ``credentialSubject.nullifiers`` as stored (non-empty strings only),
-    which human points key on.
-    """
+def stamp_fields(credential: Any) -> StampFields:
+    """Everything the checks read from a credential, extracted once: the scorer then takes what it
+    needs from the result and never reads the credential again."""
     if not isinstance(credential, dict):
         return _NOT_AN_OBJECT
     issuer = credential.get("issuer")
+    issuer = issuer if isinstance(issuer, str) else None
     expiration_raw = credential.get("expirationDate")
+    expires_at = parse_expiration(expiration_raw)
     subject = credential.get("credentialSubject")
     if not isinstance(subject, dict):
-        return (True, issuer if isinstance(issuer, str) else None, parse_expiration(expiration_raw),
-                expiration_raw, False, None, (Reason.MALFORMED,), Reason.MALFORMED, ())
+        return StampFields(True, issuer, expires_at, expiration_raw, False, None, (Reason.MALFORMED,),
+                           Reason.MALFORMED, ())
     subject_id = subject.get("id")
     provider = subject.get("provider")
     if provider is None or provider == "":
@@ -160,42 +165,43 @@ def stamp_fields(credential: Any) -> tuple:
         provider = (Reason.MALFORMED,)
     nullifiers = raw_nullifiers(subject)
     stored = subject.get("nullifiers")
-    return (True, issuer if isinstance(issuer, str) else None, parse_expiration(expiration_raw), expiration_raw,
-            True, subject_id if isinstance(subject_id, str) else None, provider,
-            nullifiers if isinstance(nullifiers, str) else tuple(nullifiers),
-            tuple(v for v in stored if isinstance(v, str) and v) if isinstance(stored, list) else ())
+    return StampFields(
+        True, issuer, expires_at, expiration_raw, True, subject_id if isinstance(subject_id, str) else None,
+        provider, nullifiers if isinstance(nullifiers, str) else tuple(nullifiers),
+        tuple(v for v in stored if isinstance(v, str) and v) if isinstance(stored, list) else ())
 
 
-_NOT_AN_OBJECT = (False, None, None, None, False, None, (Reason.MALFORMED,), Reason.MALFORMED, ())
+_NOT_AN_OBJECT = StampFields(False, None, None, None, False, None, (Reason.MALFORMED,), Reason.MALFORMED, ())
 
 
-def check_stamp_fields(fields: tuple, address: Any, trusted_issuers: frozenset[str], now: datetime) -> str | None:
+def check_stamp_fields(fields: StampFields, address: Any, trusted_issuers: frozenset[str],
+                       now: datetime) -> str | None:
     """Every non-cryptographic check, in order, on ``stamp_fields``' result; the first failure's
     reason or None.
 
     Order (Python's): issuer trusted, not expired, then the subject checks
     (subject DID, provider, nullifiers). ``expirationDate == now`` still passes.
     """
-    is_object, issuer, expires_at, _, subject_is_object, subject_id, provider, nullifiers, _ = fields
-    if not is_object:
+    if not fields.is_object:
         return Reason.MALFORMED
-    if issuer is None or issuer not in trusted_issuers:
+    if fields.issuer is None or fields.issuer not in trusted_issuers:
         return Reason.UNTRUSTED_ISSUER
-    if expires_at is None:
+    if fields.expires_at is None:
         return Reason.INVALID_EXPIRATION
-    if expires_at < now:
+    if fields.expires_at < now:
         return Reason.EXPIRED
-    if not subject_is_object:
+    if not fields.subject_is_object:
         return Reason.MALFORMED
+    subject_id = fields.subject_id
     if not isinstance(address, str) or subject_id is None:
         return Reason.SUBJECT_MISMATCH
     expected = SUBJECT_PREFIX + address.lower()
     if len(subject_id) != len(expected) or subject_id.lower() != expected:
         return Reason.SUBJECT_MISMATCH
-    if isinstance(provider, tuple):
-        return provider[0]
-    if isinstance(nullifiers, str):
-        return nullifiers
+    if isinstance(fields.provider, tuple):
+        return fields.provider[0]
+    if isinstance(fields.nullifiers, str):
+        return fields.nullifiers
     return None
 
 

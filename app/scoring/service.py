@@ -127,11 +127,11 @@ class ScoringService:
             if not verdict.valid:
                 log.debug("stamp %s skipped: %s", cache_id, verdict.reason)
                 continue
-            _, _, expires_at, expiration_raw, _, _, _, nullifiers, stored_nullifiers = fields
             candidates[provider] = Candidate(
                 cache_id=cache_id, provider=provider,
-                nullifiers=tuple(dedup_nullifiers(nullifiers, self._multi_nullifier)),
-                expires_at=expires_at, expiration_raw=expiration_raw, stored_nullifiers=stored_nullifiers)
+                nullifiers=tuple(dedup_nullifiers(fields.nullifiers, self._multi_nullifier)),
+                expires_at=fields.expires_at, expiration_raw=fields.expiration_raw,
+                stored_nullifiers=fields.stored_nullifiers)
         return list(candidates.values())
 
     def _apply_lifo(self, cur, candidates, links, address, community_id, now):

@@ -216,7 +216,7 @@ def test_a_known_stored_stamp_is_not_verified_again(kind, crypto_calls):
     verifier = make_verifier()
     text = _text(issue(kind))
     verdict, fields = verifier.verify_stored(text, ADDRESS)
-    assert verdict.valid and fields[5] == "did:pkh:eip155:1:" + ADDRESS.lower()
+    assert verdict.valid and fields.subject_id.lower() == "did:pkh:eip155:1:" + ADDRESS.lower()
     calls = crypto_calls["n"]
     assert calls >= 2
     for _ in range(3):
