@@ -3,7 +3,7 @@
 1. The community's scorer config and customization weights (cached for a few seconds), then one
    read of the address's live V1 stamps (latest per provider, not revoked; as JSON text) and the
    hash links of their nullifiers.
-2. Credentials checked in memory (proofs and extracted fields cached by the stamp's text); the
+2. Credentials checked in memory (proof results cached by a digest of the stamp's text); the
    first valid stamp per provider counts.
 3. The LIFO plan and the score, computed in memory. When no hash link must change and no points
    are due (the usual rescore), the write is one statement: passport, stamps, score and events.
