@@ -232,13 +232,24 @@ class _FairSlots:
                 return True
             waiter = threading.Event()
             self._waiters.append(waiter)
-        if waiter.wait(timeout):
-            return True
+        try:
+            if waiter.wait(timeout):
+                return True
+        except BaseException:  # killed while waiting (e.g. a greenlet timeout): leave no trace
+            self._abandon(waiter)
+            raise
         with self._lock:
             if waiter.is_set():  # handed a slot just as the wait timed out
                 return True
             self._waiters.remove(waiter)
             return False
+
+    def _abandon(self, waiter: threading.Event) -> None:
+        with self._lock:
+            if not waiter.is_set():
+                self._waiters.remove(waiter)
+                return
+        self.release()  # a slot was handed over but will not be used: pass it on
 
     def release(self) -> None:
         with self._lock:

@@ -237,3 +237,35 @@ def test_an_empty_transaction_sends_nothing(pool):
         pass
     with p.cursor() as cur:
         assert cur.connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+
+
+def test_a_waiter_killed_while_waiting_does_not_leak_its_place(pool):
+    """A caller interrupted while queued (a greenlet killed, a timeout around it) gives its place,
+    or the slot it was just handed, to the next caller."""
+    p = pool(size=1, acquire_timeout=5)
+    slots = p._slots
+    original_wait = threading.Event.wait
+
+    class Interrupted(BaseException):
+        pass
+
+    def interrupted_wait(self, timeout=None):
+        raise Interrupted()
+
+    with p.connection():
+        threading.Event.wait = interrupted_wait
+        try:
+            with pytest.raises(Interrupted):
+                slots.acquire(5)
+        finally:
+            threading.Event.wait = original_wait
+        assert not slots._waiters  # its place in the queue is gone
+    p.ping()  # and the slot is free
+
+    # Handed the slot just before being interrupted: the slot is passed on, not lost.
+    assert slots.acquire(1)
+    handed = threading.Event()
+    handed.set()
+    slots._abandon(handed)
+    assert slots.acquire(0.1)  # the slot the abandoned waiter got is free again
+    slots.release()
