@@ -71,8 +71,9 @@ def build_services(config: Config) -> Services:
         enabled=config.human_points_enabled, write_enabled=config.human_points_write_enabled,
         start_timestamp=config.human_points_start_timestamp, mta_enabled=config.human_points_mta_enabled)
     communities = Communities(pool, ttl=config.scorer_config_ttl)
+    # About ten stamps a passport: remember the stamp rows of as many passports as stamps are cached.
     scoring = ScoringService(pool, verifier, points, multi_nullifier=config.multi_nullifier,
-                             communities=communities)
+                             communities=communities, sync_cache_size=config.credential_cache_size // 10)
     return Services(
         config=config,
         pool=pool,

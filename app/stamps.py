@@ -80,10 +80,12 @@ class StampService:
                 deleted = sql.lock_and_soft_delete(cur, address, community_id, providers)
                 if require_existing and not deleted:
                     raise NotFound("Unable to find stamp to delete.")
-                if sql.insert(cur, address, rows, source_app, community_id) != len(rows):
+                inserted = sql.insert(cur, address, rows, source_app, community_id)
+                if len(inserted) != len(rows):
                     # A writer that does not take this address's lock (another community's path)
                     # inserted a live row in between: start over.
                     raise TransactionConflict("concurrent stamp insert")
+                self._scoring.verify_new_rows(address, inserted)
                 result = self._scoring.score_within(cur, address, lookup)
                 return WriteResult(sql.live_stamps_json(cur, address), result.to_response())
 

@@ -95,14 +95,17 @@ def test_round_trips_of_one_score(world, database_url, capsys):
     assert body["score"] == "10.00000"
     with capsys.disabled():
         print(f"\nSQL round trips of one 10-stamp score: {first} (first), {again} (rescore)")
-    # A rescore that changes no hash link: the community config (not cached here), the read, and
-    # the persist statement in autocommit (no BEGIN/COMMIT).
-    assert first <= 5 and again == 3
+    # A first score: community, stamp rows, their credentials (not yet verified), passport and
+    # links, then BEGIN + link writes, persist, COMMIT. A rescore that changes no hash link: the
+    # community config (not cached here), the stamp rows, passport and links, and the persist
+    # statement in autocommit (no BEGIN/COMMIT), which writes no registry_stamp row.
+    assert first == 7 and again == 4
 
 
 def test_round_trips_of_a_bulk_post(world, database_url, capsys):
     """Replacing 10 stamps and rescoring, in one transaction: lock and soft-delete (with BEGIN),
-    insert, read stamps and links, link writes (first score only), persist, list, COMMIT."""
+    insert (which returns the stored credentials, verified then), read stamp rows, read passport and
+    links, link writes (first score only), persist, list, COMMIT."""
     from app.stamps import SOURCE_PASSPORT, StampService
 
     pool = Pool(database_url, size=2, connection_factory=CountingConnection)
@@ -123,5 +126,5 @@ def test_round_trips_of_a_bulk_post(world, database_url, capsys):
     assert result.score["score"] == "10.00000"
     with capsys.disabled():
         print(f"\nSQL round trips of a 10-stamp bulk POST: {counts[0]} (first), {counts[1]} (again)")
-    # community config (not cached here) + the 7 of a first write, 6 once the links exist
-    assert counts == [8, 7]
+    # community config (not cached here) + the 8 of a first write, 7 once the links exist
+    assert counts == [9, 8]

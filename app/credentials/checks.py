@@ -182,14 +182,28 @@ def check_stamp_fields(fields: StampFields, address: Any, trusted_issuers: froze
     Order (Python's): issuer trusted, not expired, then the subject checks
     (subject DID, provider, nullifiers). ``expirationDate == now`` still passes.
     """
+    return (issuer_reason(fields, trusted_issuers) or expiry_reason(fields, now)
+            or subject_reason(fields, address))
+
+
+def issuer_reason(fields: StampFields, trusted_issuers: frozenset[str]) -> str | None:
+    """The checks before expiry: an object, a trusted issuer, a readable ``expirationDate``."""
     if not fields.is_object:
         return Reason.MALFORMED
     if fields.issuer is None or fields.issuer not in trusted_issuers:
         return Reason.UNTRUSTED_ISSUER
     if fields.expires_at is None:
         return Reason.INVALID_EXPIRATION
-    if fields.expires_at < now:
-        return Reason.EXPIRED
+    return None
+
+
+def expiry_reason(fields: StampFields, now: datetime) -> str | None:
+    """Expired strictly before ``now`` (after ``issuer_reason`` passed)."""
+    return Reason.EXPIRED if fields.expires_at < now else None
+
+
+def subject_reason(fields: StampFields, address: Any) -> str | None:
+    """The checks after expiry: the subject is the address, and names a provider and nullifiers."""
     if not fields.subject_is_object:
         return Reason.MALFORMED
     subject_id = fields.subject_id

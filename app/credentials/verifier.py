@@ -1,7 +1,10 @@
 """CredentialVerifier: field checks on every call, proof checks cached per credential.
 
 ``verify`` takes a credential object (a stamp being written); ``verify_stored`` a stored stamp's
-JSON text (the scoring read), keyed by a digest of that text."""
+JSON text, keyed by a digest of that text. The scoring read asks first by stored row version
+(``verify_row``: the row's id and ``xmin``), and fetches and verifies the text only of rows it has
+not seen (``verify_stored(..., row=key)``), so a known stamp costs neither the database nor this
+process a decode of its JSON."""
 
 from __future__ import annotations
 
@@ -9,14 +12,15 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from . import ed25519, eip712
 from .cache import BoundedCache, credential_digest
-from .checks import (VALID, Reason, StampFields, Verdict, check_fields, check_stamp_fields, invalid,
-                     stamp_fields, utcnow)
+from .checks import (VALID, Reason, StampFields, Verdict, check_fields, check_stamp_fields,
+                     expiry_reason, invalid, issuer_reason, parse_expiration, stamp_fields,
+                     subject_reason, utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,23 @@ DEFAULT_MAX_BYTES = 64 * 1024
 MAX_DEPTH = 24
 
 _MISSING: Any = object()
+# A row entry whose proof was not checked: the stamp was already expired when it was cached.
+_UNCHECKED = "?"
+
+
+def row_key(row_id: int, version: int) -> int:
+    """The cache key of one version of a stored row: its id and its ``xmin``. PostgreSQL gives every
+    UPDATE of a row a new ``xmin``, so a key never outlives the content it was computed from."""
+    return (row_id << 32) | (version & 0xFFFFFFFF)
+
+
+class RowFields(NamedTuple):
+    """What the scorer reads from a valid stored stamp (the same names as in ``StampFields``)."""
+
+    expires_at: datetime
+    expiration_raw: str
+    nullifiers: tuple[str, ...]
+    stored_nullifiers: tuple[str, ...]
 
 PROOF_VERIFIERS: dict[str, Callable[[dict], str | None]] = {
     eip712.PROOF_TYPE: eip712.verify_proof,
@@ -82,10 +103,21 @@ class CredentialVerifier:
     ) -> None:
         if isinstance(trusted_issuers, str):
             raise TypeError("trusted_issuers must be an iterable of DIDs, not one string")
-        self.trusted_issuers = frozenset(i for i in trusted_issuers if isinstance(i, str))
         self.now = now
         self.max_bytes = max_bytes
-        self.cache: BoundedCache[str | None] = BoundedCache(cache_size)
+        # proof results (bytes digest keys) and stored row versions (``row_key`` int keys)
+        self.cache: BoundedCache[str | bytes | None] = BoundedCache(cache_size)
+        self.trusted_issuers = trusted_issuers
+
+    @property
+    def trusted_issuers(self) -> frozenset[str]:
+        return self._trusted_issuers
+
+    @trusted_issuers.setter
+    def trusted_issuers(self, issuers: Iterable[str]) -> None:
+        # Row entries hold issuer-trust verdicts: a new list starts from an empty cache.
+        self._trusted_issuers = frozenset(i for i in issuers if isinstance(i, str))
+        self.cache.clear()
 
     def verify(self, credential: Any, address: str) -> Verdict:
         try:
@@ -94,19 +126,72 @@ class CredentialVerifier:
             log.exception("credential verification failed unexpectedly")
             return invalid(Reason.MALFORMED)
 
-    def verify_stored(self, text: str, address: str) -> tuple[Verdict, StampFields | None]:
+    def verify_stored(self, text: str, address: str,
+                      row: int | None = None) -> tuple[Verdict, StampFields | None]:
         """Verify a stored stamp given as its JSON text (as the database returns it): the verdict,
         and the credential's ``stamp_fields`` when it is valid. Never raises.
 
-        The proof result is cached by a digest of the text itself (the text of equal ``jsonb``
-        values is identical), which is cheaper than ``verify``'s digest of a canonical
-        re-serialization. Only the proof result is kept: with the extracted fields too, an entry
-        grew from ~85 to ~820 bytes (measured), which 100,000 entries per worker cannot afford."""
+        Without ``row``, the proof result is cached by a digest of the text itself (the text of
+        equal ``jsonb`` values is identical), which is cheaper than ``verify``'s digest of a
+        canonical re-serialization. With ``row`` (a ``row_key``; ``address`` must be the row's own),
+        what ``verify_row`` needs is cached under it instead: the checks that cannot change for that
+        row version, the expiry and, when valid, the nullifiers, as one small bytes value."""
         try:
-            return self._verify_stored(text, address)
+            if row is None:
+                return self._verify_stored(text, address)
+            return self._verify_row_text(text, address, row)
         except Exception:  # defensive: a bug here must not fail a whole score
             log.exception("credential verification failed unexpectedly")
             return invalid(Reason.MALFORMED), None
+
+    def verify_row(self, row: int, address: str) -> tuple[Verdict, RowFields | None] | None:
+        """The verdict on a stored row version seen before (``verify_stored(..., row=...)``), with
+        the expiry checked against now; None when unknown (fetch its text). Never raises."""
+        entry = self.cache.get(row)
+        if entry is None:
+            return None
+        try:
+            static, expiration_raw, later, nullifiers, stored = orjson.loads(entry)
+            if static is not None:
+                return invalid(static), None
+            expires_at = parse_expiration(expiration_raw)
+            if expires_at < self._now_aware():
+                return invalid(Reason.EXPIRED), None
+            if later == _UNCHECKED:
+                return None
+            if later is not None:
+                return invalid(later), None
+            nullifiers = tuple(nullifiers)
+            return VALID, RowFields(expires_at, expiration_raw, nullifiers,
+                                    nullifiers if stored == 0 else tuple(stored))
+        except Exception:  # defensive: an unreadable entry is simply unknown
+            log.exception("credential row cache entry unreadable")
+            return None
+
+    def _verify_row_text(self, text: str, address: str, row: int) -> tuple[Verdict, StampFields | None]:
+        try:
+            credential = orjson.loads(text)
+        except (orjson.JSONDecodeError, TypeError):
+            self.cache.put(row, orjson.dumps([Reason.MALFORMED, None, None, None, None]))
+            return invalid(Reason.MALFORMED), None
+        fields, now = stamp_fields(credential), self._now_aware()
+        static = issuer_reason(fields, self.trusted_issuers)
+        later, nullifiers, stored = None, None, None
+        if static is None:
+            if expiry_reason(fields, now) is not None:
+                later = _UNCHECKED  # no cryptography for an expired stamp
+            else:
+                later = subject_reason(fields, address)
+                if later is None:
+                    # as in ``verify``: no cryptography on huge input
+                    later = Reason.MALFORMED if len(text) > self.max_bytes else check_proof(credential)
+                if later is None:
+                    nullifiers = list(fields.nullifiers)
+                    stored = 0 if fields.stored_nullifiers == fields.nullifiers else list(fields.stored_nullifiers)
+        self.cache.put(row, orjson.dumps([static, fields.expiration_raw if static is None else None, later,
+                                          nullifiers, stored]))
+        reason = static or expiry_reason(fields, now) or later
+        return (VALID, fields) if reason is None else (invalid(reason), None)
 
     def _verify_stored(self, text: str, address: str) -> tuple[Verdict, StampFields | None]:
         try:

@@ -19,6 +19,7 @@ class Candidate:
 
     cache_id: int
     provider: str
+    version: int                        # the ceramic-cache row's version (xmin)
     nullifiers: tuple[str, ...]         # what LIFO dedup uses
     expires_at: datetime
     expiration_raw: str                 # the credential's own expirationDate text

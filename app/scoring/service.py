@@ -1,14 +1,16 @@
 """Score an address for a community: the one domain function behind every endpoint that scores.
 
-1. The community's scorer config and customization weights (cached for a few seconds), then one
-   read of the address's live V1 stamps (latest per provider, not revoked; as JSON text) and the
-   hash links of their nullifiers.
-2. Credentials checked in memory (proof results cached by a digest of the stamp's text); the
-   first valid stamp per provider counts.
-3. The LIFO plan and the score, computed in memory. When no hash link must change and no points
-   are due (the usual rescore), the write is one statement: passport, stamps, score and events.
-4. Otherwise one transaction: LIFO hash links (conditional writes; replanned on a concurrent claim),
-   the same statement, human points when enabled, commit.
+1. The community's scorer config and customization weights (cached for a few seconds), then the
+   address's live V1 stamp rows (latest per provider, not revoked) by id and row version.
+2. Credentials checked in memory: the verifier knows a row version it has seen; the JSON of the
+   others is fetched and verified (proofs included). The first valid stamp per provider counts.
+3. One read of the passport, the versions of its ``registry_stamp`` rows, and the hash links of the
+   counted stamps' nullifiers; the LIFO plan and the score, computed in memory.
+4. When no hash link must change and no points are due (the usual rescore), the write is one
+   statement: the score and events, plus the passport's stamps unless this worker wrote exactly
+   those ``registry_stamp`` row versions for exactly these stamps (``StampSync``).
+5. Otherwise one transaction: LIFO hash links (conditional writes; replanned on a concurrent claim),
+   passport, stamps, score and events, human points when enabled, commit.
 A deadlock or serialization failure retries the whole score from the read.
 """
 from __future__ import annotations
@@ -18,8 +20,12 @@ from datetime import datetime
 from typing import Callable, TypeVar
 
 from app.addresses import normalize_address
+import hashlib
+
 from app.credentials import CredentialVerifier, utcnow
+from app.credentials.cache import BoundedCache
 from app.credentials.checks import dedup_nullifiers
+from app.credentials.verifier import row_key
 from app.errors import InvalidAddress, NotFound, ServiceError
 from app.scoring import human_points
 from app.scoring.dedup import Candidate, Link, plan_lifo
@@ -45,13 +51,14 @@ class ScoringContention(ServiceError):
 class ScoringService:
     def __init__(self, pool, verifier: CredentialVerifier, points: human_points.HumanPointsSettings,
                  multi_nullifier: bool = False, clock: Callable[[], datetime] = utcnow,
-                 communities: Communities | None = None):
+                 communities: Communities | None = None, sync_cache_size: int = 10_000):
         self._pool = pool
         self._communities = communities or Communities(pool, ttl=0)
         self._verifier = verifier
         self._points = points
         self._multi_nullifier = multi_nullifier
         self._clock = clock
+        self._sync = StampSync(sync_cache_size)
 
     def score(self, raw_address: str, lookup: CommunityLookup) -> ScoreResult:
         """Rescore in a transaction of its own (retried whole on a deadlock)."""
@@ -62,9 +69,15 @@ class ScoringService:
         """Rescore inside the caller's open transaction: the reads see its uncommitted writes (the
         stamp endpoints write the cache and rescore atomically). ``address`` is already valid."""
         community = self._communities.get(lookup, cur)
-        stamps, links = sql.load_stamps_and_links(cur, address, community.id)
-        candidates, links = self._valid_stamps(stamps, address), _links(links)
-        return self._write(cur, community, candidates, links, address, self._clock())
+        candidates = self._valid_stamps(sql.live_stamp_rows(cur, address), address, cur)
+        context = sql.load_score_context(cur, address, community.id, _hashes(candidates))
+        return self._write(cur, community, candidates, _links(context.links), address, self._clock())
+
+    def verify_new_rows(self, address: str, rows) -> None:
+        """Verify stamp rows just written for ``address`` ([(id, version, stored JSON text)]), so the
+        rescore that follows finds them known."""
+        for cache_id, version, text in rows:
+            self._verifier.verify_stored(text, address, row=row_key(cache_id, version))
 
     def checked_address(self, raw_address: str, lookup: CommunityLookup) -> str:
         try:
@@ -80,32 +93,42 @@ class ScoringService:
     def _score_once(self, address: str, lookup: CommunityLookup) -> ScoreResult:
         community = self._communities.get(lookup)
         with self._pool.cursor() as cur:
-            stamps, links = sql.load_stamps_and_links(cur, address, community.id)
-        # Credentials are checked before anything is written: no connection or transaction is held
-        # while the CPU verifies proofs.
-        candidates, links = self._valid_stamps(stamps, address), _links(links)
-        now = self._clock()
+            rows = sql.live_stamp_rows(cur, address)
+        # Credentials are checked before anything is written, and no connection is held while the
+        # CPU verifies proofs (texts of unknown rows are fetched on a connection of their own).
+        candidates = self._valid_stamps(rows, address)
+        with self._pool.cursor() as cur:
+            context = sql.load_score_context(cur, address, community.id, _hashes(candidates))
+        links, now = _links(context.links), self._clock()
         plan = plan_lifo(candidates, links, address, community.id, now)
         result = self._result(plan, community, address, now)
         if not plan.writes and not self._points_due(community, result, now):
-            # The usual rescore: no hash link changes and no points, so the write is the single
-            # persist statement, which is a transaction of its own (no BEGIN/COMMIT round trips).
+            # The usual rescore: no hash link changes and no points, so the write is one statement,
+            # which is a transaction of its own (no BEGIN/COMMIT round trips).
             with self._pool.cursor() as cur:
-                sql.persist_score(cur, result, plan.events)
+                if (context.passport_id is not None
+                        and self._sync.holds(context.passport_id, context.stamp_rows, candidates, result)
+                        and sql.persist_score(cur, context.passport_id, result, plan.events) is not None):
+                    return result
+                self._persist(cur, result, plan.events, candidates)
             return result
         with self._pool.transaction() as cur:
             return self._write(cur, community, candidates, links, address, now)
 
     def _write(self, cur, community: Community, candidates: list[Candidate], links: dict[str, Link],
                address: str, now: datetime) -> ScoreResult:
-        """Links, score, events and points inside the caller's transaction."""
+        """Links, passport, stamps, score, events and points inside the caller's transaction."""
         plan = self._apply_lifo(cur, candidates, links, address, community.id, now)
         result = self._result(plan, community, address, now)
-        sql.persist_score(cur, result, plan.events)
+        self._persist(cur, result, plan.events, candidates)
         if self._points_due(community, result, now):
             keys, actions = human_points.awards(result.counted_nullifiers)
             human_points_sql.award(cur, address, community.id, keys, actions, self._points.mta_enabled)
         return result
+
+    def _persist(self, cur, result: ScoreResult, events: list[dict], candidates: list[Candidate]) -> None:
+        persisted = sql.persist_score_and_stamps(cur, result, events)
+        self._sync.wrote(persisted.passport_id, persisted.stamp_rows, candidates, result)
 
     @staticmethod
     def _result(plan, community: Community, address: str, now: datetime) -> ScoreResult:
@@ -118,17 +141,32 @@ class ScoringService:
     def _points_due(self, community: Community, result: ScoreResult, now: datetime) -> bool:
         return self._points.should_write(community.human_points_program, result.passing, now)
 
-    def _valid_stamps(self, rows, address: str) -> list[Candidate]:
+    def _valid_stamps(self, rows, address: str, cur=None) -> list[Candidate]:
+        """The first valid stamp per provider among ``live_stamp_rows``. Rows the verifier has not
+        seen are fetched (on ``cur``, else on a connection of their own) and verified."""
+        verdicts = {}
+        for cache_id, version, _, revoked in rows:
+            if not revoked:
+                verdicts[cache_id] = self._verifier.verify_row(row_key(cache_id, version), address)
+        unknown = [cache_id for cache_id, verdict in verdicts.items() if verdict is None]
+        if unknown:
+            if cur is None:
+                with self._pool.cursor() as own:
+                    texts = sql.stamp_texts(own, unknown)
+            else:
+                texts = sql.stamp_texts(cur, unknown)
+            for cache_id, version, text in texts:
+                verdicts[cache_id] = self._verifier.verify_stored(text, address, row=row_key(cache_id, version))
         candidates: dict[str, Candidate] = {}
-        for cache_id, provider, text in rows:
-            if provider in candidates:
-                continue
-            verdict, fields = self._verifier.verify_stored(text, address)
+        for cache_id, version, provider, revoked in rows:
+            verdict, fields = verdicts.get(cache_id) or (None, None)
+            if provider in candidates or verdict is None:
+                continue  # revoked, or gone between the two reads
             if not verdict.valid:
                 log.debug("stamp %s skipped: %s", cache_id, verdict.reason)
                 continue
             candidates[provider] = Candidate(
-                cache_id=cache_id, provider=provider,
+                cache_id=cache_id, provider=provider, version=version,
                 nullifiers=tuple(dedup_nullifiers(fields.nullifiers, self._multi_nullifier)),
                 expires_at=fields.expires_at, expiration_raw=fields.expiration_raw,
                 stored_nullifiers=fields.stored_nullifiers)
@@ -157,6 +195,36 @@ def retry_on_conflict(work: Callable[[], T], attempts: int = MAX_TRANSACTION_ATT
                 raise ScoringContention() from None
             log.info("transaction retried after a conflict (attempt %d)", attempt)
     raise AssertionError("unreachable")
+
+
+class StampSync:
+    """Which passports' ``registry_stamp`` rows this worker wrote, for which stamps.
+
+    After writing a passport's stamps the worker remembers a digest of the (id, version) of the
+    rows it left there and of the (id, version) of the counted ceramic-cache rows they copy. While a
+    later score finds exactly those row versions for exactly those counted rows, the rows still hold
+    the counted stamps (any write by anyone gives a row a new version, and new rows new ids), so the
+    copy and its comparison are skipped. Any difference means the full write, which compares."""
+
+    def __init__(self, size: int):
+        self._digests: BoundedCache[bytes] = BoundedCache(size)
+
+    def holds(self, passport_id: int, stamp_rows, candidates: list[Candidate], result: ScoreResult) -> bool:
+        return self._digests.get(passport_id) == _sync_digest(stamp_rows, candidates, result)
+
+    def wrote(self, passport_id: int, stamp_rows, candidates: list[Candidate], result: ScoreResult) -> None:
+        self._digests.put(passport_id, _sync_digest(stamp_rows, candidates, result))
+
+
+def _sync_digest(stamp_rows, candidates: list[Candidate], result: ScoreResult) -> bytes:
+    versions = {c.cache_id: c.version for c in candidates}
+    counted = sorted((i, versions[i]) for i in result.counted_cache_ids)
+    text = repr((sorted(stamp_rows), counted)).encode()
+    return hashlib.blake2b(text, digest_size=16).digest()
+
+
+def _hashes(candidates: list[Candidate]) -> set[str]:
+    return {n for c in candidates for n in c.nullifiers}
 
 
 def _links(rows) -> dict[str, Link]:

@@ -33,10 +33,11 @@ def lock_and_soft_delete(cur, address: str, community_id: int, providers: list[s
 
 
 def insert(cur, address: str, rows: list[NewRow], source_app: int | None,
-           source_scorer_id: int | None) -> int:
-    """Insert live rows; returns how many went in (a concurrent live row for a provider is skipped)."""
+           source_scorer_id: int | None) -> list[tuple[int, int, str]]:
+    """Insert live rows; returns (id, row version, stored credential JSON text) of those that went in
+    (a concurrent live row for a provider is skipped)."""
     if not rows:
-        return 0
+        return []
     cur.execute(
         """INSERT INTO ceramic_cache_ceramiccache
              (type, address, provider, stamp, created_at, updated_at, compose_db_save_status,
@@ -46,13 +47,13 @@ def insert(cur, address: str, rows: list[NewRow], source_app: int | None,
            FROM unnest(%(providers)s::text[], %(stamps)s::jsonb[], %(issued)s::timestamptz[],
                        %(expires)s::timestamptz[], %(proofs)s::text[]) AS t(p, s, i, e, v)
            ON CONFLICT (type, address, provider) WHERE deleted_at IS NULL DO NOTHING
-           RETURNING id""",
+           RETURNING id, xmin::text::bigint, stamp::text""",
         {"address": address, "app": source_app, "scorer": source_scorer_id,
          "providers": [r.provider for r in rows],
          "stamps": [orjson.dumps(r.credential).decode() for r in rows],
          "issued": [r.issuance_date for r in rows], "expires": [r.expiration_date for r in rows],
          "proofs": [r.proof_value for r in rows]})
-    return len(cur.fetchall())
+    return cur.fetchall()
 
 
 def live_stamps_json(cur, address: str) -> bytes:

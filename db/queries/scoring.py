@@ -1,11 +1,14 @@
-"""SQL of one score: the context read, hash-link writes, and the persisted result.
+"""SQL of one score: the context reads, hash-link writes, and the persisted result.
 
-Round trips of a score: ``load_community`` (scorer config and customization weights; cached by the
-service for a few seconds), ``load_stamps_and_links`` (the address's stamps and the hash links of
-their nullifiers, in one statement), then ``persist_score`` (passport, stamps, score, LDP and SCU
-events in one statement). When a hash link must change (or points are due) the writes form one
-transaction instead: ``write_hash_links`` (BEGIN travels with it), ``persist_score``, COMMIT. Rows
-that already hold the right values are not rewritten.
+Round trips of a steady-state score: ``load_community`` (scorer config and customization weights;
+cached by the service for a few seconds), ``live_stamp_rows`` (the address's live stamp rows by id
+and version, without their credentials), ``load_score_context`` (the passport, the version of each of
+its ``registry_stamp`` rows, and the hash links of the stamps' nullifiers), then ``persist_score``
+(score and events). ``stamp_texts`` fetches the credentials of rows the verifier has not seen. When
+``registry_stamp`` may not hold the counted stamps, ``persist_score_and_stamps`` also writes it;
+when a hash link must change (or points are due) the writes form one transaction:
+``write_hash_links`` (BEGIN travels with it), ``persist_score_and_stamps``, COMMIT. Rows that already
+hold the right values are not rewritten. A row's version is its ``xmin`` (new on every UPDATE).
 """
 from __future__ import annotations
 
@@ -17,12 +20,15 @@ from typing import Iterable
 import orjson
 from psycopg2.extras import Json
 
-_LIVE_STAMPS = """
-    SELECT DISTINCT ON (cc.provider) cc.id, cc.provider, cc.stamp
-    FROM ceramic_cache_ceramiccache cc
-    WHERE cc.address = %(address)s AND cc.type = 1 AND cc.deleted_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.ceramic_cache_id = cc.id)
-    ORDER BY cc.provider, cc.updated_at DESC, cc.id DESC
+# The newest live V1 row per provider comes first (Python: DISTINCT ON (provider) ... ORDER BY
+# provider, updated_at DESC); revoked rows are flagged, and skipped by the caller. No credential is
+# read here: decompressing and printing ten 2 KB jsonb values was most of this read's cost.
+LIVE_STAMP_ROWS = """
+SELECT cc.id, cc.xmin::text::bigint, cc.provider,
+       EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.ceramic_cache_id = cc.id)
+FROM ceramic_cache_ceramiccache cc
+WHERE cc.address = %(address)s AND cc.type = 1 AND cc.deleted_at IS NULL
+ORDER BY cc.provider, cc.updated_at DESC, cc.id DESC
 """
 
 _COMMUNITY = """
@@ -81,34 +87,43 @@ def load_community(cur, community_id: int | None, *, account_id: int | None = No
     return CommunityRow(cid, program, scorer_type, weights, threshold, [tuple(o) for o in overlay or ()])
 
 
-# A stamp's candidate nullifiers: its nullifiers array and its legacy hash (over-fetching links
-# for stamps that later prove invalid is harmless).
-STAMPS_AND_LINKS = """
-WITH stamps AS (""" + _LIVE_STAMPS + """), nullifiers AS (
-    SELECT jsonb_array_elements_text(s.stamp #> '{credentialSubject,nullifiers}') AS hash
-    FROM stamps s WHERE jsonb_typeof(s.stamp #> '{credentialSubject,nullifiers}') = 'array'
-    UNION
-    SELECT s.stamp #>> '{credentialSubject,hash}' FROM stamps s
-    WHERE jsonb_typeof(s.stamp #> '{credentialSubject,hash}') = 'string'
-)
-SELECT st.ids, st.providers, st.texts,
+def live_stamp_rows(cur, address: str) -> list[tuple[int, int, str, bool]]:
+    """[(cache id, row version, provider, revoked)], newest first per provider."""
+    cur.execute(LIVE_STAMP_ROWS, {"address": address})
+    return cur.fetchall()
+
+
+def stamp_texts(cur, ids: list[int]) -> list[tuple[int, int, str]]:
+    """[(cache id, row version, credential JSON text)] of these rows."""
+    cur.execute("SELECT id, xmin::text::bigint, stamp::text FROM ceramic_cache_ceramiccache "
+                "WHERE id = ANY(%s)", (ids,))
+    return cur.fetchall()
+
+
+SCORE_CONTEXT = """
+SELECT p.id,
+       (SELECT array_agg(ARRAY[s.id, s.xmin::text::bigint] ORDER BY s.id)
+        FROM registry_stamp s WHERE s.passport_id = p.id),
        (SELECT json_agg(json_build_array(l.hash, l.address, l.expires_at))
         FROM registry_hashscorerlink l
-        -- = ANY(ARRAY(...)) keeps this on the (hash, community_id) index whatever the statistics say
-        WHERE l.hash = ANY(ARRAY(SELECT hash FROM nullifiers)) AND l.community_id = %(community_id)s)
-FROM (SELECT array_agg(s.id ORDER BY s.provider) AS ids, array_agg(s.provider ORDER BY s.provider) AS providers,
-             array_agg(s.stamp::text ORDER BY s.provider) AS texts
-      FROM stamps s) st
+        WHERE l.hash = ANY(%(hashes)s::text[]) AND l.community_id = %(community_id)s)
+FROM (VALUES (1)) AS one
+LEFT JOIN registry_passport p ON p.address = %(address)s AND p.community_id = %(community_id)s
 """
 
 
-def load_stamps_and_links(cur, address: str, community_id: int):
-    """([(cache id, provider, credential JSON text)], [(hash, address, expires_at ISO text)]) in one
-    statement. The credentials stay text: the verifier's cache is keyed by it, so a known stamp is
-    never decoded again."""
-    cur.execute(STAMPS_AND_LINKS, {"address": address, "community_id": community_id})
-    ids, providers, texts, links = cur.fetchone()
-    return list(zip(ids or (), providers or (), texts or (), strict=True)), [tuple(l) for l in links or ()]
+@dataclass
+class ScoreContext:
+    passport_id: int | None
+    stamp_rows: list[tuple[int, int]]          # (id, version) of the passport's registry_stamp rows
+    links: list[tuple[str, str, str]]          # (hash, address, expires_at ISO text)
+
+
+def load_score_context(cur, address: str, community_id: int, hashes: Iterable[str]) -> ScoreContext:
+    """The passport (if any), its registry_stamp row versions, and the hash links of ``hashes``."""
+    cur.execute(SCORE_CONTEXT, {"address": address, "community_id": community_id, "hashes": list(hashes)})
+    passport_id, rows, links = cur.fetchone()
+    return ScoreContext(passport_id, [(i, v) for i, v in rows or ()], [tuple(l) for l in links or ()])
 
 
 def community_exists(cur, community_id: int | None, *, account_id: int | None = None,
@@ -166,34 +181,14 @@ def rollback_hash_links(cur) -> None:
     cur.execute("ROLLBACK TO SAVEPOINT lifo")
 
 
-_PERSIST = """
-WITH passport AS (
-    INSERT INTO registry_passport (address, community_id) VALUES (%(address)s, %(community_id)s)
-    ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address
-    RETURNING id
-), counted AS (
-    SELECT cc.provider, cc.stamp FROM ceramic_cache_ceramiccache cc WHERE cc.id = ANY(%(stamp_ids)s)
-), current_rows AS MATERIALIZED (
-    -- only this passport's rows, through the passport_id index (whatever the statistics say)
-    SELECT id, provider, credential FROM registry_stamp WHERE passport_id = (SELECT id FROM passport)
-), kept AS (
-    -- registry_stamp ends up holding exactly the counted stamps; rows that already hold one of them
-    -- stay (one per stamp), the rest are replaced, so an unchanged passport writes no stamp rows.
-    SELECT DISTINCT ON (r.provider) r.id, r.provider
-    FROM current_rows r JOIN counted c ON c.provider = r.provider AND c.stamp = r.credential
-    ORDER BY r.provider, r.id
-), removed AS (
-    DELETE FROM registry_stamp WHERE passport_id = (SELECT id FROM passport)
-      AND id NOT IN (SELECT id FROM kept)
-), stamps AS (
-    INSERT INTO registry_stamp (passport_id, provider, credential)
-    SELECT (SELECT id FROM passport), c.provider, c.stamp FROM counted c
-    WHERE c.provider NOT IN (SELECT provider FROM kept)
-), ldp AS (
+_LDP = """ldp AS (
     INSERT INTO registry_event (action, address, data, community_id, created_at)
     SELECT 'LDP', %(address)s, e, %(community_id)s, now() FROM unnest(%(ldp)s::jsonb[]) AS e
+    WHERE EXISTS (SELECT FROM passport)  -- nothing at all is written for a passport that is gone
     RETURNING id
-), score AS (
+)"""
+
+_SCORE = """score AS (
     INSERT INTO registry_score (passport_id, score, status, error, last_score_timestamp, evidence,
                                 stamp_scores, stamps, expiration_date)
     SELECT id, %(score)s, 'DONE', NULL, %(timestamp)s, %(evidence)s, %(stamp_scores)s, %(stamps)s,
@@ -205,7 +200,9 @@ WITH passport AS (
         stamp_scores = EXCLUDED.stamp_scores, stamps = EXCLUDED.stamps,
         expiration_date = EXCLUDED.expiration_date
     RETURNING id, passport_id
-)
+)"""
+
+_SCU = """
 INSERT INTO registry_event (action, address, data, community_id, created_at)
 SELECT 'SCU', %(address)s,
        jsonb_build_object('model', 'registry.score', 'pk', score.id,
@@ -213,7 +210,40 @@ SELECT 'SCU', %(address)s,
        %(community_id)s, now()
 FROM score
 WHERE (SELECT count(*) FROM ldp) >= 0  -- forces the LDP events first, so their ids come before SCU
-RETURNING (data ->> 'pk')::bigint
+"""
+
+# The passport exists and its registry_stamp rows already hold the counted stamps: score and events.
+PERSIST_SCORE = ("WITH passport AS (SELECT id FROM registry_passport WHERE id = %(passport_id)s), "
+                 + _LDP + ", " + _SCORE + _SCU + "RETURNING (data ->> 'pk')::bigint")
+
+PERSIST_SCORE_AND_STAMPS = """
+WITH passport AS (
+    INSERT INTO registry_passport (address, community_id) VALUES (%(address)s, %(community_id)s)
+    ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address
+    RETURNING id
+), counted AS (
+    SELECT cc.provider, cc.stamp FROM ceramic_cache_ceramiccache cc WHERE cc.id = ANY(%(stamp_ids)s)
+), current_rows AS MATERIALIZED (
+    -- only this passport's rows, through the passport_id index (whatever the statistics say)
+    SELECT id, xmin::text::bigint AS version, provider, credential FROM registry_stamp
+    WHERE passport_id = (SELECT id FROM passport)
+), kept AS (
+    -- registry_stamp ends up holding exactly the counted stamps; rows that already hold one of them
+    -- stay (one per stamp), the rest are replaced, so an unchanged passport writes no stamp rows.
+    SELECT DISTINCT ON (r.provider) r.id, r.version, r.provider
+    FROM current_rows r JOIN counted c ON c.provider = r.provider AND c.stamp = r.credential
+    ORDER BY r.provider, r.id
+), removed AS (
+    DELETE FROM registry_stamp WHERE passport_id = (SELECT id FROM passport)
+      AND id NOT IN (SELECT id FROM kept)
+), stamps AS (
+    INSERT INTO registry_stamp (passport_id, provider, credential)
+    SELECT (SELECT id FROM passport), c.provider, c.stamp FROM counted c
+    WHERE c.provider NOT IN (SELECT provider FROM kept)
+    RETURNING id, xmin::text::bigint AS version
+), """ + _LDP + ", " + _SCORE + _SCU + """RETURNING (data ->> 'pk')::bigint, (SELECT passport_id FROM score),
+          (SELECT array_agg(ARRAY[id, version] ORDER BY id)
+           FROM (SELECT id, version FROM kept UNION ALL SELECT id, version FROM stamps) AS now_held)
 """
 
 
@@ -221,15 +251,34 @@ def _json(value) -> Json:
     return Json(value, dumps=lambda v: orjson.dumps(v).decode())
 
 
-def persist_score(cur, result, ldp_events: list[dict]) -> int:
-    """Passport, counted stamps, score, LDP and SCU events; returns the score id."""
-    cur.execute(_PERSIST, {
+def _params(result, ldp_events: list[dict]) -> dict:
+    return {
         "address": result.address, "community_id": result.community_id,
-        "stamp_ids": result.counted_cache_ids,
         "ldp": [orjson.dumps(e).decode() for e in ldp_events],
         "score": result.binary_score, "timestamp": result.last_score_timestamp,
         "evidence": _json(result.evidence), "stamp_scores": _json(result.stamp_scores),
         "stamps": _json(result.stamps), "expiration": result.expiration,
         "fields": _json(result.event_fields()),
-    })
-    return cur.fetchone()[0]
+    }
+
+
+def persist_score(cur, passport_id: int, result, ldp_events: list[dict]) -> int | None:
+    """Score, LDP and SCU events of an existing passport whose stamps are already in place; the
+    score id, or None if the passport is gone."""
+    cur.execute(PERSIST_SCORE, {**_params(result, ldp_events), "passport_id": passport_id})
+    row = cur.fetchone()
+    return None if row is None else row[0]
+
+
+@dataclass
+class Persisted:
+    score_id: int
+    passport_id: int
+    stamp_rows: list[tuple[int, int]]  # (id, version) of the registry_stamp rows now held
+
+
+def persist_score_and_stamps(cur, result, ldp_events: list[dict]) -> Persisted:
+    """Passport, counted stamps, score, LDP and SCU events."""
+    cur.execute(PERSIST_SCORE_AND_STAMPS, {**_params(result, ldp_events), "stamp_ids": result.counted_cache_ids})
+    score_id, passport_id, rows = cur.fetchone()
+    return Persisted(score_id, passport_id, [(i, v) for i, v in rows or ()])
