@@ -15,13 +15,13 @@ A deadlock or serialization failure retries the whole score from the read.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+from array import array
 from datetime import datetime
 from typing import Callable, TypeVar
 
 from app.addresses import normalize_address
-import hashlib
-
 from app.credentials import CredentialVerifier, utcnow
 from app.credentials.cache import BoundedCache
 from app.credentials.checks import dedup_nullifiers
@@ -92,13 +92,19 @@ class ScoringService:
 
     def _score_once(self, address: str, lookup: CommunityLookup) -> ScoreResult:
         community = self._communities.get(lookup)
+        # Credentials are checked before anything is written. When every row is known (the usual
+        # case) both reads share one connection; otherwise no connection is held while the CPU
+        # verifies proofs.
+        context = None
         with self._pool.cursor() as cur:
             rows = sql.live_stamp_rows(cur, address)
-        # Credentials are checked before anything is written, and no connection is held while the
-        # CPU verifies proofs (texts of unknown rows are fetched on a connection of their own).
-        candidates = self._valid_stamps(rows, address)
-        with self._pool.cursor() as cur:
-            context = sql.load_score_context(cur, address, community.id, _hashes(candidates))
+            candidates = self._valid_stamps(rows, address, cur, known_only=True)
+            if candidates is not None:
+                context = sql.load_score_context(cur, address, community.id, _hashes(candidates))
+        if context is None:
+            candidates = self._valid_stamps(rows, address)
+            with self._pool.cursor() as cur:
+                context = sql.load_score_context(cur, address, community.id, _hashes(candidates))
         links, now = _links(context.links), self._clock()
         plan = plan_lifo(candidates, links, address, community.id, now)
         result = self._result(plan, community, address, now)
@@ -141,14 +147,17 @@ class ScoringService:
     def _points_due(self, community: Community, result: ScoreResult, now: datetime) -> bool:
         return self._points.should_write(community.human_points_program, result.passing, now)
 
-    def _valid_stamps(self, rows, address: str, cur=None) -> list[Candidate]:
+    def _valid_stamps(self, rows, address: str, cur=None, known_only: bool = False) -> list[Candidate] | None:
         """The first valid stamp per provider among ``live_stamp_rows``. Rows the verifier has not
-        seen are fetched (on ``cur``, else on a connection of their own) and verified."""
+        seen are fetched (on ``cur``, else on a connection of their own) and verified; with
+        ``known_only``, None instead when there are such rows."""
         verdicts = {}
         for cache_id, version, _, revoked in rows:
             if not revoked:
                 verdicts[cache_id] = self._verifier.verify_row(row_key(cache_id, version), address)
         unknown = [cache_id for cache_id, verdict in verdicts.items() if verdict is None]
+        if unknown and known_only:
+            return None
         if unknown:
             if cur is None:
                 with self._pool.cursor() as own:
@@ -218,9 +227,10 @@ class StampSync:
 
 def _sync_digest(stamp_rows, candidates: list[Candidate], result: ScoreResult) -> bytes:
     versions = {c.cache_id: c.version for c in candidates}
-    counted = sorted((i, versions[i]) for i in result.counted_cache_ids)
-    text = repr((sorted(stamp_rows), counted)).encode()
-    return hashlib.blake2b(text, digest_size=16).digest()
+    numbers = array("q", [n for row in sorted(stamp_rows) for n in row])
+    numbers.append(-1)  # separates the two lists
+    numbers.extend(n for i in sorted(result.counted_cache_ids) for n in (i, versions[i]))
+    return hashlib.blake2b(numbers.tobytes(), digest_size=16).digest()
 
 
 def _hashes(candidates: list[Candidate]) -> set[str]:

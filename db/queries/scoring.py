@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Iterable
 
 import orjson
-from psycopg2.extras import Json
 
 # The newest live V1 row per provider comes first (Python: DISTINCT ON (provider) ... ORDER BY
 # provider, updated_at DESC); revoked rows are flagged, and skipped by the caller. No credential is
@@ -191,8 +190,8 @@ _LDP = """ldp AS (
 _SCORE = """score AS (
     INSERT INTO registry_score (passport_id, score, status, error, last_score_timestamp, evidence,
                                 stamp_scores, stamps, expiration_date)
-    SELECT id, %(score)s, 'DONE', NULL, %(timestamp)s, %(evidence)s, %(stamp_scores)s, %(stamps)s,
-           %(expiration)s
+    SELECT id, %(score)s, 'DONE', NULL, %(timestamp)s, %(evidence)s::jsonb, %(stamp_scores)s::jsonb,
+           %(stamps)s::jsonb, %(expiration)s
     FROM passport
     ON CONFLICT (passport_id) DO UPDATE SET
         score = EXCLUDED.score, status = EXCLUDED.status, error = NULL,
@@ -247,8 +246,10 @@ WITH passport AS (
 """
 
 
-def _json(value) -> Json:
-    return Json(value, dumps=lambda v: orjson.dumps(v).decode())
+def _json(value) -> str:
+    # JSON text with a ::jsonb cast in the SQL: a plain string parameter is quoted in C, where a
+    # psycopg2 Json adapter costs a Python call per value.
+    return orjson.dumps(value).decode()
 
 
 def _params(result, ldp_events: list[dict]) -> dict:

@@ -11,7 +11,7 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from app.credentials import Reason, Verdict, ed25519, eip712
+from app.credentials import Reason, Verdict
 from app.credentials.verifier import row_key
 
 from .helpers import ADDRESS, EXPIRES, NOW, OTHER_ADDRESS, PROOF_TYPES, issue, make_verifier
