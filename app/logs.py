@@ -17,9 +17,7 @@ class ContextFilter(logging.Filter):
         if request_id is not None:
             record.request_id = request_id
         try:
-            from opentelemetry import trace
-
-            ctx = trace.get_current_span().get_span_context()
+            ctx = _trace().get_current_span().get_span_context()
             if ctx.is_valid:
                 record.trace_id = format(ctx.trace_id, "032x")
                 record.span_id = format(ctx.span_id, "016x")
@@ -28,6 +26,17 @@ class ContextFilter(logging.Filter):
         return True
 
 
+def _trace():
+    # Imported on first use, not with this module: gunicorn's master loads it for its log config.
+    global _trace_module
+    if _trace_module is None:
+        from opentelemetry import trace
+
+        _trace_module = trace
+    return _trace_module
+
+
+_trace_module = None
 FORMAT = "%(levelname)s %(name)s %(message)s"
 
 
@@ -63,6 +72,11 @@ def logging_dict(level: str = "INFO") -> dict:
 
 
 def configure_logging(level: str = "INFO") -> None:
+    # No line carries the thread, process or caller's source location, so skip collecting them for
+    # every record (the logging HOWTO's "Optimization" section): under gevent, asking for the current
+    # thread alone costs more than formatting the line.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging._srcfile = None
     logging.config.dictConfig(logging_dict(level))
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught

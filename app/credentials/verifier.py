@@ -144,9 +144,11 @@ class CredentialVerifier:
             log.exception("credential verification failed unexpectedly")
             return invalid(Reason.MALFORMED), None
 
-    def verify_row(self, row: int, address: str) -> tuple[Verdict, RowFields | None] | None:
+    def verify_row(self, row: int, address: str,
+                   now: datetime | None = None) -> tuple[Verdict, RowFields | None] | None:
         """The verdict on a stored row version seen before (``verify_stored(..., row=...)``), with
-        the expiry checked against now; None when unknown (fetch its text). Never raises."""
+        the expiry checked against ``now`` (default: the verifier's clock); None when unknown (fetch
+        its text). Never raises."""
         entry = self.cache.get(row)
         if entry is None:
             return None
@@ -155,7 +157,7 @@ class CredentialVerifier:
             if static is not None:
                 return invalid(static), None
             expires_at = parse_expiration(expiration_raw)
-            if expires_at < self._now_aware():
+            if expires_at < (now or self._now_aware()):
                 return invalid(Reason.EXPIRED), None
             if later == _UNCHECKED:
                 return None
@@ -210,6 +212,10 @@ class CredentialVerifier:
             reason = check_proof(credential)
             self.cache.put(key, reason)
         return (VALID, fields) if reason is None else (invalid(reason), None)
+
+    def now_aware(self) -> datetime:
+        """The verifier's clock, timezone-aware."""
+        return self._now_aware()
 
     def _now_aware(self) -> datetime:
         now = self.now()

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A stamp whose credential is valid for the address being scored."""
+class Candidate(NamedTuple):
+    """A stamp whose credential is valid for the address being scored (a tuple: ten are built for
+    every score)."""
 
     cache_id: int
     provider: str

@@ -151,10 +151,10 @@ class ScoringService:
         """The first valid stamp per provider among ``live_stamp_rows``. Rows the verifier has not
         seen are fetched (on ``cur``, else on a connection of their own) and verified; with
         ``known_only``, None instead when there are such rows."""
-        verdicts = {}
+        verdicts, now = {}, self._verifier.now_aware()
         for cache_id, version, _, revoked in rows:
             if not revoked:
-                verdicts[cache_id] = self._verifier.verify_row(row_key(cache_id, version), address)
+                verdicts[cache_id] = self._verifier.verify_row(row_key(cache_id, version), address, now)
         unknown = [cache_id for cache_id, verdict in verdicts.items() if verdict is None]
         if unknown and known_only:
             return None
