@@ -71,9 +71,10 @@ def build_services(config: Config) -> Services:
         enabled=config.human_points_enabled, write_enabled=config.human_points_write_enabled,
         start_timestamp=config.human_points_start_timestamp, mta_enabled=config.human_points_mta_enabled)
     communities = Communities(pool, ttl=config.scorer_config_ttl)
-    # About ten stamps a passport: remember the stamp rows of as many passports as stamps are cached.
+    # A passport has a few to a dozen stamps: remember the registry_stamp rows of a quarter as many
+    # passports as stamp rows are cached (an entry is about 100 bytes).
     scoring = ScoringService(pool, verifier, points, multi_nullifier=config.multi_nullifier,
-                             communities=communities, sync_cache_size=config.credential_cache_size // 10)
+                             communities=communities, sync_cache_size=config.credential_cache_size // 4)
     return Services(
         config=config,
         pool=pool,
