@@ -6,6 +6,7 @@ psycopg2 sends them), writes one pgbench script per request, and runs pgbench wi
 given concurrency. The result is what PostgreSQL alone can do for this workload on this machine.
 
     python bench/pgbench_replay.py --dsn ... --manifest .bench/manifest.json --clients 16 --seconds 15
+    python bench/pgbench_replay.py ... --clients 8 --per-round-trip   # and each round trip alone
 """
 from __future__ import annotations
 
@@ -71,13 +72,18 @@ def strip_comments(sql: str) -> str:
 
 def pgbench_script(statements: list[str]) -> str:
     """One pgbench command per round trip: statements sent together (``a; b``) stay together (\\;)."""
+    return "\n".join(pgbench_commands(statements)) + "\n"
+
+
+def pgbench_commands(statements: list[str]) -> list[str]:
+    """The pgbench command of each round trip."""
     commands = []
     for statement in statements:
         statement = strip_comments(statement)
         parts = [p.strip() for p in re.split(r";\s*\n", statement.strip().rstrip(";")) if p.strip()]
         # pgbench reads ":name" as a variable; the SQL has none, so protect "::" casts.
         commands.append(" \\;\n".join(p.replace("\n", " ") for p in parts) + ";")
-    return "\n".join(commands) + "\n"
+    return commands
 
 
 def capture(env: dict, manifest: dict, samples: int, folder: pathlib.Path) -> list[pathlib.Path]:
@@ -98,6 +104,9 @@ def capture(env: dict, manifest: dict, samples: int, folder: pathlib.Path) -> li
             path = folder / f"score_{n:03d}.sql"
             path.write_text(pgbench_script(RecordingConnection.statements))
             files.append(path)
+            for k, command in enumerate(pgbench_commands(RecordingConnection.statements)):
+                (folder / "round_trips" / str(k)).mkdir(parents=True, exist_ok=True)
+                (folder / "round_trips" / str(k) / f"score_{n:03d}.sql").write_text(command + "\n")
     finally:
         services.close()
     return files
@@ -122,6 +131,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[16])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--samples", type=int, default=100, help="distinct requests replayed (<= 128)")
+    parser.add_argument("--per-round-trip", action="store_true",
+                        help="also replay each round trip of the request on its own")
     args = parser.parse_args()
     manifest = orjson.loads(pathlib.Path(args.manifest).read_bytes())
     env = {**os.environ, "DATABASE_URL": args.dsn, "TRUSTED_IAM_ISSUERS": orjson.dumps([manifest["issuer"]]).decode(),
@@ -132,6 +143,16 @@ def main() -> None:
         for clients in args.clients:
             print(f"pgbench replay of one v2 score request's SQL: {clients} clients: "
                   f"{run_pgbench(args.dsn, files, clients, args.seconds):.1f} requests/s")
+        if args.per_round_trip:
+            # Each round trip of the request alone: its rate, and 1/rate x CPUs as its cost when
+            # the clients saturate the CPUs.
+            folders = sorted((pathlib.Path(folder) / "round_trips").iterdir(), key=lambda p: int(p.name))
+            for k, trip in enumerate(folders):
+                trip_files = sorted(trip.iterdir())
+                rate = run_pgbench(args.dsn, trip_files, args.clients[-1], args.seconds)
+                first = trip_files[0].read_text()
+                print(f"  round trip {k + 1} ({len(trip_files)} scripts, {args.clients[-1]} clients): "
+                      f"{rate:.1f}/s, ~{os.cpu_count() / rate * 1000:.2f} ms CPU: {first[:70].strip()}...")
 
 
 if __name__ == "__main__":

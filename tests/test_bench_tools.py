@@ -1,6 +1,7 @@
 """The benchmark tooling: generated data verifies and dedups; replay scripts are valid pgbench input."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -61,3 +62,29 @@ def test_inprocess_measurement_runs_and_reports_cpu_per_request():
                           "--requests", "40", "--greenlets", "4"], check=True, capture_output=True, text=True,
                          timeout=300, env=env).stdout
     assert re.search(r"v2 score, 20 addresses x 10 stamps, 4 greenlet\(s\): \d+\.\d+ ms CPU per request", out), out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("pgbench") is None, reason="pgbench is not installed")
+def test_replay_captures_the_steady_state_request_and_each_round_trip(tmp_path):
+    """The ceiling replays warm requests (no credential fetch, no stamp copy): four round trips."""
+    dsn = dbutil.create_database("bench_replay")
+    try:
+        manifest_path = tmp_path / "manifest.json"
+        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), "--dsn", dsn, "--addresses", "12",
+                        "--stamps", "3", "--post-addresses", "1", "--processes", "1",
+                        "--out", str(manifest_path)], check=True, capture_output=True)
+        out = subprocess.run([sys.executable, str(ROOT / "bench" / "pgbench_replay.py"), "--dsn", dsn,
+                              "--manifest", str(manifest_path), "--clients", "2", "--seconds", "1",
+                              "--samples", "5", "--per-round-trip"],
+                             check=True, capture_output=True, text=True, timeout=120).stdout
+    finally:
+        dbutil.drop_database(dsn)
+    assert re.search(r"2 clients: \d+\.\d+ requests/s", out), out
+    trips = re.findall(r"round trip (\d) \(5 scripts, 2 clients\): [\d.]+/s, ~[\d.]+ ms CPU: (.*)\.\.\.$", out, re.M)
+    assert [int(k) for k, _ in trips] == [1, 2, 3, 4], out
+    starts = [text for _, text in trips]
+    assert starts[0].startswith("SELECT id, account_id, hashed_key")           # the API key
+    assert starts[1].startswith("SELECT cc.id, cc.xmin::text::bigint")         # stamp rows
+    assert starts[2].startswith("SELECT p.id,")                                 # passport and links
+    assert starts[3].startswith("WITH passport AS (SELECT id FROM registry_passport WHERE id =")
