@@ -114,6 +114,11 @@ def test_persisted_rows_match_python(world, scorer):
     assert scu["fields"]["score"] == "1" and scu["fields"]["status"] == "DONE"
     assert scu["fields"]["last_score_timestamp"] == "2025-06-01T12:30:15.123Z"
     assert scu["fields"]["expiration_date"] == "2025-09-01T00:00:00Z"
+    assert (scu["fields"]["evidence"], scu["fields"]["stamp_scores"], scu["fields"]["stamps"]) == (
+        evidence, stamp_scores, stamps)
+    assert set(scu["fields"]) == {"passport", "score", "last_score_timestamp", "status", "error", "evidence",
+                                  "stamp_scores", "stamps", "expiration_date"}
+    assert scu["fields"]["error"] is None
 
 
 def test_rescoring_replaces_stamps_and_updates_the_score(world, scorer):

@@ -77,15 +77,13 @@ class ScoreResult:
         }
 
     def event_fields(self) -> dict:
-        """The ``fields`` of the SCU event's Django-serializer snapshot (``passport`` added in SQL)."""
+        """The ``fields`` of the SCU event's Django-serializer snapshot, but for those the SQL takes
+        from the score row it writes: ``passport``, ``evidence``, ``stamp_scores`` and ``stamps``."""
         return {
             "score": str(self.binary_score),
             "last_score_timestamp": django_iso(self.last_score_timestamp),
             "status": "DONE",
             "error": None,
-            "evidence": self.evidence,
-            "stamp_scores": self.stamp_scores,
-            "stamps": self.stamps,
             "expiration_date": django_iso(self.expiration),
         }
 

@@ -198,14 +198,16 @@ _SCORE = """score AS (
         last_score_timestamp = EXCLUDED.last_score_timestamp, evidence = EXCLUDED.evidence,
         stamp_scores = EXCLUDED.stamp_scores, stamps = EXCLUDED.stamps,
         expiration_date = EXCLUDED.expiration_date
-    RETURNING id, passport_id
+    RETURNING id, passport_id, evidence, stamp_scores, stamps
 )"""
 
 _SCU = """
 INSERT INTO registry_event (action, address, data, community_id, created_at)
 SELECT 'SCU', %(address)s,
        jsonb_build_object('model', 'registry.score', 'pk', score.id,
-                          'fields', jsonb_build_object('passport', score.passport_id) || %(fields)s::jsonb),
+                          'fields', jsonb_build_object('passport', score.passport_id, 'evidence', score.evidence,
+                                                       'stamp_scores', score.stamp_scores, 'stamps', score.stamps)
+                                    || %(fields)s::jsonb),
        %(community_id)s, now()
 FROM score
 WHERE (SELECT count(*) FROM ldp) >= 0  -- forces the LDP events first, so their ids come before SCU
