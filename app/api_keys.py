@@ -2,6 +2,11 @@
 
 The whole key string is hashed. ``hashed_key`` holds Django's PBKDF2-SHA256 password hash;
 ``hashed_key_sha256`` the fast path ``"sha256$" + hex(sha256(key))``.
+
+A worker keeps each key row it read for ``API_KEY_CACHE_TTL`` seconds (default 10; 0 reads it on
+every request), as it keeps scorer configs: the lookup was one of the four round trips of a v2
+score. The presented key is still checked against the hash on every request, and expiry is judged
+at use, so a cached row only delays a revocation (or any other edit of the row) by up to the TTL.
 """
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ import hmac
 import logging
 import secrets
 import string
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Callable
 
 from app.errors import Unauthorized
@@ -21,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _ALPHABET = string.ascii_letters + string.digits
 PBKDF2_ITERATIONS = 600_000  # Django 4.2's default for new hashes
+MAX_CACHED_KEYS = 10_000
 
 
 def generate_key() -> tuple[str, str]:
@@ -88,9 +96,15 @@ class ApiKeyService:
     600,000 rounds of CPU: ``offload`` runs it off the event loop (a native thread under gevent).
     """
 
-    def __init__(self, pool, offload: Callable[..., bool] | None = None):
+    def __init__(self, pool, offload: Callable[..., bool] | None = None, ttl: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self._pool = pool
         self._offload = offload or (lambda fn, *args: fn(*args))
+        self._ttl = ttl
+        self._clock = clock
+        self._now = now
+        self._rows: dict[str, tuple[float, sql.ApiKeyRow]] = {}
 
     def authenticate(self, key: str | None) -> ApiKey:
         if not key or len(key) > 200:
@@ -98,11 +112,10 @@ class ApiKeyService:
         prefix, dot, _ = key.partition(".")
         if not dot or not prefix:
             raise InvalidApiKey()
-        with self._pool.cursor() as cur:
-            row = sql.find_by_prefix(cur, prefix)
+        row = self._row(prefix)
         if row is None:
             raise InvalidApiKey()
-        if not row.usable:
+        if not row.usable(self._now()):
             raise InvalidApiKey(row.id)
         if row.hashed_key_sha256:
             ok = sha256_matches(key, row.hashed_key_sha256)
@@ -114,8 +127,31 @@ class ApiKeyService:
                 with self._pool.cursor() as cur:
                     sql.backfill_sha256(cur, row.id, sha256_hash(key))
                 log.info("API key %s: stored its SHA-256 hash after a PBKDF2 match", row.id[:8])
+                # the cached copy takes the fast path too, or PBKDF2 would run until it expires
+                self._remember(prefix, replace(row, hashed_key_sha256=sha256_hash(key)))
         else:
             ok = False
         if not ok:
             raise InvalidApiKey(row.id)
         return ApiKey(row.id, row.account_id, row.embed_rate_limit)
+
+    def _row(self, prefix: str) -> sql.ApiKeyRow | None:
+        """The key row for ``prefix``: cached for ``ttl`` seconds once found (unknown prefixes are
+        read every time, so a key created a moment ago works at once)."""
+        hit = self._rows.get(prefix)
+        if hit is not None and hit[0] > self._clock():
+            return hit[1]
+        with self._pool.cursor() as cur:
+            row = sql.find_by_prefix(cur, prefix)
+        if row is not None:
+            self._remember(prefix, row)
+        else:
+            self._rows.pop(prefix, None)
+        return row
+
+    def _remember(self, prefix: str, row: sql.ApiKeyRow) -> None:
+        if self._ttl <= 0:
+            return
+        if len(self._rows) >= MAX_CACHED_KEYS:
+            self._rows.clear()
+        self._rows[prefix] = (self._clock() + self._ttl, row)

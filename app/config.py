@@ -43,6 +43,7 @@ class Config:
     multi_nullifier: bool = False
     credential_cache_size: int = 100_000
     scorer_config_ttl: float = 10.0
+    api_key_cache_ttl: float = 10.0
     api_analytics_enabled: bool = True
     log_level: str = "INFO"
     otel_enabled: bool = False
@@ -189,6 +190,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         multi_nullifier=_get(env, "FF_MULTI_NULLIFIER", _bool, False),
         credential_cache_size=_get(env, "CREDENTIAL_CACHE_SIZE", _int_at_least(0), 100_000),
         scorer_config_ttl=_get(env, "SCORER_CONFIG_TTL", _seconds(allow_zero=True), 10.0),
+        api_key_cache_ttl=_get(env, "API_KEY_CACHE_TTL", _seconds(allow_zero=True), 10.0),
         api_analytics_enabled=_get(env, "FF_API_ANALYTICS", _bool, True),
         log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
         otel_enabled=otel_enabled,

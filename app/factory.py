@@ -80,7 +80,7 @@ def build_services(config: Config) -> Services:
         pool=pool,
         verifier=verifier,
         scoring=scoring,
-        api_keys=ApiKeyService(pool, offload=_cpu_offload()),
+        api_keys=ApiKeyService(pool, offload=_cpu_offload(), ttl=config.api_key_cache_ttl),
         internal_auth=InternalAuth(config.internal_api_key, config.internal_auth_disabled),
         jwt_auth=JwtAuth(config.jwt_secret, config.siwe_jwt_public_key),
         stamps=StampService(pool, scoring, points),

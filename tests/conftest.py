@@ -18,6 +18,7 @@ BASE_ENV = {
     "DB_POOL_TIMEOUT": "1",
     "LOG_LEVEL": "INFO",
     "SCORER_CONFIG_TTL": "0",  # tests edit scorers between requests; test_scoring covers the cache
+    "API_KEY_CACHE_TTL": "0",  # and keys; tests/test_api_keys.py covers that cache
 }
 
 

@@ -35,6 +35,7 @@ def test_defaults_and_types():
     assert config.human_points_enabled is False
     assert config.otel_enabled is False
     assert config.scorer_config_ttl == 10.0 and load_config(env(SCORER_CONFIG_TTL="0")).scorer_config_ttl == 0
+    assert config.api_key_cache_ttl == 10.0 and load_config(env(API_KEY_CACHE_TTL="0")).api_key_cache_ttl == 0
     assert config.credential_cache_size == 100_000
     assert config.api_analytics_enabled is True and config.multi_nullifier is False
 
@@ -60,6 +61,7 @@ def test_missing_required_names_the_variable(name):
     ("DB_STATEMENT_TIMEOUT_MS", "1.5", "DB_STATEMENT_TIMEOUT_MS is invalid"),
     ("SIWE_JWT_PUBLIC_KEY", "not-a-key", "SIWE_JWT_PUBLIC_KEY is invalid"),
     ("SCORER_CONFIG_TTL", "-1", "SCORER_CONFIG_TTL is invalid: must be >= 0, got -1"),
+    ("API_KEY_CACHE_TTL", "x", "API_KEY_CACHE_TTL is invalid: expected a number of seconds, got 'x'"),
     ("CREDENTIAL_CACHE_SIZE", "many", "CREDENTIAL_CACHE_SIZE is invalid: expected an integer"),
     ("FF_API_ANALYTICS", "sometimes", "FF_API_ANALYTICS is invalid: expected a boolean"),
     ("INTERNAL_API_KEY", "change-me", "INTERNAL_API_KEY is invalid: still holds the template placeholder"),

@@ -102,6 +102,36 @@ def test_round_trips_of_one_score(world, database_url, capsys):
     assert first == 7 and again == 4
 
 
+
+def test_round_trips_of_a_steady_v2_score(world, database_url, capsys):
+    """With the production caches (scorer config and API key rows, 10 s each), a rescore over the
+    v2 API is the stamp rows, the passport and links, and the persist: nothing else."""
+    from app.api_keys import ApiKeyService
+    from app.scoring.communities import Communities
+
+    pool = Pool(database_url, size=2, connection_factory=CountingConnection)
+    service = ScoringService(pool, CredentialVerifier([ISSUER_DID]), HumanPointsSettings(),
+                             communities=Communities(pool, ttl=10))
+    keys = ApiKeyService(pool, ttl=10)
+    try:
+        community = world.community({f"P{i}": 1 for i in range(10)}, "5")
+        _, key = world.api_key(world.account_of(community))
+        address = new_address()
+        for i in range(10):
+            world.stamp(address, f"P{i}")
+        counts = []
+        for _ in range(3):
+            CountingConnection.round_trips = 0
+            account = keys.authenticate(key).account_id
+            service.score(address, CommunityLookup.for_account(str(community), account))
+            counts.append(CountingConnection.round_trips)
+    finally:
+        pool.close()
+    with capsys.disabled():
+        print(f"\nSQL round trips of a v2 score: {counts}")
+    # first: key, community, rows, credentials, passport and links, BEGIN + links, persist, COMMIT
+    assert counts == [8, 3, 3]
+
 def test_round_trips_of_a_bulk_post(world, database_url, capsys):
     """Replacing 10 stamps and rescoring, in one transaction: lock and soft-delete (with BEGIN),
     insert (which returns the stored credentials, verified then), read stamp rows, read passport and

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -10,15 +11,19 @@ class ApiKeyRow:
     account_id: int
     hashed_key: str
     hashed_key_sha256: str | None
-    usable: bool  # not revoked and not expired
+    revoked: bool
+    expiry_date: datetime | None
     embed_rate_limit: str | None
+
+    def usable(self, now: datetime) -> bool:
+        """Not revoked and not expired at ``now``."""
+        return not self.revoked and (self.expiry_date is None or self.expiry_date > now)
 
 
 def find_by_prefix(cur, prefix: str) -> ApiKeyRow | None:
     """The key row for ``prefix`` (unique), usable or not: analytics may name an unusable key."""
     cur.execute(
-        """SELECT id, account_id, hashed_key, hashed_key_sha256,
-                  NOT revoked AND (expiry_date IS NULL OR expiry_date > now()), embed_rate_limit
+        """SELECT id, account_id, hashed_key, hashed_key_sha256, revoked, expiry_date, embed_rate_limit
            FROM account_accountapikey WHERE prefix = %s""", (prefix,))
     row = cur.fetchone()
     return ApiKeyRow(*row) if row else None
