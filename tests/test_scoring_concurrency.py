@@ -95,17 +95,18 @@ def test_round_trips_of_one_score(world, database_url, capsys):
     assert body["score"] == "10.00000"
     with capsys.disabled():
         print(f"\nSQL round trips of one 10-stamp score: {first} (first), {again} (rescore)")
-    # A first score: community, stamp rows, their credentials (not yet verified), passport and
-    # links, then BEGIN + link writes, persist, COMMIT. A rescore that changes no hash link: the
-    # community config (not cached here), the stamp rows, passport and links, and the persist
-    # statement in autocommit (no BEGIN/COMMIT), which writes no registry_stamp row.
-    assert first == 7 and again == 4
+    # A first score: community, stamp rows (with passport and owned links: none yet), their
+    # credentials (not yet verified), passport and links afresh, then BEGIN + link writes, persist,
+    # COMMIT. A rescore that changes no hash link: the community config (not cached here), one read
+    # (stamp rows, passport, the links the address owns), and the persist statement in autocommit
+    # (no BEGIN/COMMIT), which writes no registry_stamp row.
+    assert first == 7 and again == 3
 
 
 
 def test_round_trips_of_a_steady_v2_score(world, database_url, capsys):
     """With the production caches (scorer config and API key rows, 10 s each), a rescore over the
-    v2 API is the stamp rows, the passport and links, and the persist: nothing else."""
+    v2 API is one read (stamp rows, passport, links) and the persist: nothing else."""
     from app.api_keys import ApiKeyService
     from app.scoring.communities import Communities
 
@@ -129,13 +130,14 @@ def test_round_trips_of_a_steady_v2_score(world, database_url, capsys):
         pool.close()
     with capsys.disabled():
         print(f"\nSQL round trips of a v2 score: {counts}")
-    # first: key, community, rows, credentials, passport and links, BEGIN + links, persist, COMMIT
-    assert counts == [8, 3, 3]
+    # first: key, community, read, credentials, passport and links, BEGIN + links, persist, COMMIT
+    assert counts == [8, 2, 2]
 
 def test_round_trips_of_a_bulk_post(world, database_url, capsys):
     """Replacing 10 stamps and rescoring, in one transaction: lock and soft-delete (with BEGIN),
-    insert (which returns the stored credentials, verified then), read stamp rows, read passport and
-    links, link writes (first score only), persist, list, COMMIT."""
+    insert (which returns the stored credentials, verified then), read stamp rows with the passport
+    and the links the address owns, links by hash and link writes (first score only), persist,
+    list, COMMIT."""
     from app.stamps import SOURCE_PASSPORT, StampService
 
     pool = Pool(database_url, size=2, connection_factory=CountingConnection)
@@ -156,5 +158,5 @@ def test_round_trips_of_a_bulk_post(world, database_url, capsys):
     assert result.score["score"] == "10.00000"
     with capsys.disabled():
         print(f"\nSQL round trips of a 10-stamp bulk POST: {counts[0]} (first), {counts[1]} (again)")
-    # community config (not cached here) + the 8 of a first write, 7 once the links exist
-    assert counts == [9, 8]
+    # community config (not cached here) + the 8 of a first write, 6 once the links exist
+    assert counts == [9, 7]

@@ -183,3 +183,55 @@ def test_the_stamp_copy_is_skipped_only_while_the_rows_are_the_ones_this_worker_
     assert len(calls) == 2
     make_scorer(pool).score(address, CommunityLookup(community))  # a worker that never wrote them
     assert len(calls) == 3
+
+
+def test_the_combined_read_finds_the_same_links_as_a_read_by_hash(world, pool):
+    """The usual read brings only the links the address owns; completed, the context is the one a
+    read by hash gives: links of other addresses and links in other communities are not confused."""
+    from db.queries import scoring as sql
+    from tests.world import in_days
+
+    community, other_community = world.community({"Google": 1}, "1"), world.community({"Google": 1}, "1")
+    address, rival = new_address(), new_address()
+    world.link(community, "v0:mine", address, in_days(30))
+    world.link(community, "v0:mine-expired", address, in_days(-1))
+    world.link(community, "v0:not-asked", address, in_days(30))   # an old stamp's nullifier
+    world.link(community, "v0:rival", rival, in_days(30))
+    world.link(other_community, "v0:elsewhere", address, in_days(30))
+    world.link(other_community, "v0:absent", address, in_days(30))  # owned, but in the other community
+    hashes = {"v0:mine", "v0:mine-expired", "v0:rival", "v0:elsewhere", "v0:absent", "v0:new"}
+
+    def normalized(context):
+        return sorted((h, a, e if isinstance(e, datetime) else datetime.fromisoformat(e))
+                      for h, a, e in context.links)
+
+    with pool.cursor() as cur:
+        by_hash = sql.load_score_context(cur, address, community, hashes)
+        read = sql.read_for_score(cur, address, community)
+        combined = sql.complete_context(cur, read, community, hashes)
+        owned_only = sql.complete_context(cur, read, community, {"v0:mine"})
+    assert normalized(combined) == normalized(by_hash)
+    assert [h for h, _, _ in normalized(combined)] == ["v0:mine", "v0:mine-expired", "v0:rival"]
+    assert [h for h, _, _ in owned_only.links] == ["v0:mine"]
+    assert (combined.passport_id, combined.stamp_rows) == (by_hash.passport_id, by_hash.stamp_rows) == (None, [])
+
+
+def test_the_combined_read_lists_the_live_rows_by_provider(world, pool):
+    from db.queries import scoring as sql
+
+    community = world.community({"Google": 1, "Github": 1}, "1")
+    address = new_address()
+    deleted = world.cache(address, world.credential(address, "Google"))
+    world.query("UPDATE ceramic_cache_ceramiccache SET deleted_at = now() WHERE id = %s", deleted)
+    google = world.cache(address, world.credential(address, "Google"))
+    github = world.cache(address, world.credential(address, "Github"))
+    ens = world.cache(address, world.credential(address, "Ens"))
+    world.query("INSERT INTO ceramic_cache_revocation (proof_value, ceramic_cache_id) VALUES ('proof', %s)", github)
+    versions = dict(world.query("SELECT id, xmin::text::bigint FROM ceramic_cache_ceramiccache WHERE address = %s",
+                                address))
+    with pool.cursor() as cur:
+        rows = sql.read_for_score(cur, address, community).stamp_rows
+    # by provider, revoked rows flagged, deleted ones absent
+    assert [tuple(r) for r in rows] == [(ens, versions[ens], "Ens", False),
+                                        (github, versions[github], "Github", True),
+                                        (google, versions[google], "Google", False)]

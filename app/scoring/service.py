@@ -1,11 +1,13 @@
 """Score an address for a community: the one domain function behind every endpoint that scores.
 
-1. The community's scorer config and customization weights (cached for a few seconds), then the
-   address's live V1 stamp rows (latest per provider, not revoked) by id and row version.
+1. The community's scorer config and customization weights (cached for a few seconds), then one
+   read: the address's live V1 stamp rows (latest per provider, not revoked) by id and row
+   version, its passport, the versions of its ``registry_stamp`` rows, and the hash links it owns.
 2. Credentials checked in memory: the verifier knows a row version it has seen; the JSON of the
-   others is fetched and verified (proofs included). The first valid stamp per provider counts.
-3. One read of the passport, the versions of its ``registry_stamp`` rows, and the hash links of the
-   counted stamps' nullifiers; the LIFO plan and the score, computed in memory.
+   others is fetched and verified (proofs included), after which passport and links are read
+   again. The first valid stamp per provider counts.
+3. Links of counted nullifiers the address does not own are read by hash (none in the usual
+   rescore); the LIFO plan and the score, computed in memory.
 4. When no hash link must change and no points are due (the usual rescore), the write is one
    statement: the score and events, plus the passport's stamps unless this worker wrote exactly
    those ``registry_stamp`` row versions for exactly these stamps (``StampSync``).
@@ -69,8 +71,9 @@ class ScoringService:
         """Rescore inside the caller's open transaction: the reads see its uncommitted writes (the
         stamp endpoints write the cache and rescore atomically). ``address`` is already valid."""
         community = self._communities.get(lookup, cur)
-        candidates = self._valid_stamps(sql.live_stamp_rows(cur, address), address, cur)
-        context = sql.load_score_context(cur, address, community.id, _hashes(candidates))
+        read = sql.read_for_score(cur, address, community.id)
+        candidates = self._valid_stamps(read.stamp_rows, address, cur)
+        context = sql.complete_context(cur, read, community.id, _hashes(candidates))
         return self._write(cur, community, candidates, _links(context.links), address, self._clock())
 
     def verify_new_rows(self, address: str, rows) -> None:
@@ -93,16 +96,16 @@ class ScoringService:
     def _score_once(self, address: str, lookup: CommunityLookup) -> ScoreResult:
         community = self._communities.get(lookup)
         # Credentials are checked before anything is written. When every row is known (the usual
-        # case) both reads share one connection; otherwise no connection is held while the CPU
-        # verifies proofs.
+        # case) one read brings the stamp rows and the rest of the context; otherwise no connection
+        # is held while the CPU verifies proofs, and passport and links are read afresh after.
         context = None
         with self._pool.cursor() as cur:
-            rows = sql.live_stamp_rows(cur, address)
-            candidates = self._valid_stamps(rows, address, cur, known_only=True)
+            read = sql.read_for_score(cur, address, community.id)
+            candidates = self._valid_stamps(read.stamp_rows, address, cur, known_only=True)
             if candidates is not None:
-                context = sql.load_score_context(cur, address, community.id, _hashes(candidates))
+                context = sql.complete_context(cur, read, community.id, _hashes(candidates))
         if context is None:
-            candidates = self._valid_stamps(rows, address)
+            candidates = self._valid_stamps(read.stamp_rows, address)
             with self._pool.cursor() as cur:
                 context = sql.load_score_context(cur, address, community.id, _hashes(candidates))
         links, now = _links(context.links), self._clock()
@@ -148,7 +151,7 @@ class ScoringService:
         return self._points.should_write(community.human_points_program, result.passing, now)
 
     def _valid_stamps(self, rows, address: str, cur=None, known_only: bool = False) -> list[Candidate] | None:
-        """The first valid stamp per provider among ``live_stamp_rows``. Rows the verifier has not
+        """The first valid stamp per provider among the read's stamp rows. Rows the verifier has not
         seen are fetched (on ``cur``, else on a connection of their own) and verified; with
         ``known_only``, None instead when there are such rows."""
         verdicts, now = {}, self._verifier.now_aware()

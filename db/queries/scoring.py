@@ -1,14 +1,16 @@
 """SQL of one score: the context reads, hash-link writes, and the persisted result.
 
 Round trips of a steady-state score: ``load_community`` (scorer config and customization weights;
-cached by the service for a few seconds), ``live_stamp_rows`` (the address's live stamp rows by id
-and version, without their credentials), ``load_score_context`` (the passport, the version of each of
-its ``registry_stamp`` rows, and the hash links of the stamps' nullifiers), then ``persist_score``
-(score and events). ``stamp_texts`` fetches the credentials of rows the verifier has not seen. When
-``registry_stamp`` may not hold the counted stamps, ``persist_score_and_stamps`` also writes it;
-when a hash link must change (or points are due) the writes form one transaction:
-``write_hash_links`` (BEGIN travels with it), ``persist_score_and_stamps``, COMMIT. Rows that already
-hold the right values are not rewritten. A row's version is its ``xmin`` (new on every UPDATE).
+cached by the service for a few seconds), ``read_for_score`` (the address's live stamp rows by id
+and version, without their credentials; its passport and the versions of its ``registry_stamp``
+rows; the hash links it owns), then ``persist_score`` (score and events). ``stamp_texts`` fetches
+the credentials of rows the verifier has not seen; ``complete_context`` reads the links of
+nullifiers the address does not own, and ``load_score_context`` reads passport and links afresh
+after a verification. When ``registry_stamp`` may not hold the counted stamps,
+``persist_score_and_stamps`` also writes it; when a hash link must change (or points are due) the
+writes form one transaction: ``write_hash_links`` (BEGIN travels with it),
+``persist_score_and_stamps``, COMMIT. Rows that already hold the right values are not rewritten. A
+row's version is its ``xmin`` (new on every UPDATE).
 """
 from __future__ import annotations
 
@@ -18,17 +20,6 @@ from decimal import Decimal
 from typing import Iterable
 
 import orjson
-
-# The newest live V1 row per provider comes first (Python: DISTINCT ON (provider) ... ORDER BY
-# provider, updated_at DESC); revoked rows are flagged, and skipped by the caller. No credential is
-# read here: decompressing and printing ten 2 KB jsonb values was most of this read's cost.
-LIVE_STAMP_ROWS = """
-SELECT cc.id, cc.xmin::text::bigint, cc.provider,
-       EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.ceramic_cache_id = cc.id)
-FROM ceramic_cache_ceramiccache cc
-WHERE cc.address = %(address)s AND cc.type = 1 AND cc.deleted_at IS NULL
-ORDER BY cc.provider, cc.updated_at DESC, cc.id DESC
-"""
 
 _COMMUNITY = """
 SELECT c.id, c.human_points_program, s.type,
@@ -86,10 +77,48 @@ def load_community(cur, community_id: int | None, *, account_id: int | None = No
     return CommunityRow(cid, program, scorer_type, weights, threshold, [tuple(o) for o in overlay or ()])
 
 
-def live_stamp_rows(cur, address: str) -> list[tuple[int, int, str, bool]]:
-    """[(cache id, row version, provider, revoked)], newest first per provider."""
-    cur.execute(LIVE_STAMP_ROWS, {"address": address})
-    return cur.fetchall()
+# The usual read of a score, in one round trip:
+# * the address's live V1 rows, newest first per provider (Python: DISTINCT ON (provider) ... ORDER
+#   BY provider, updated_at DESC), by id and version, revoked ones flagged (the caller skips them).
+#   No credential is read: decompressing and printing ten 2 KB jsonb values was most of this
+#   read's cost, and the verifier knows a row version it has seen;
+# * the passport and the versions of its registry_stamp rows;
+# * the hash links the address owns in the community. Links are found by nullifier, which only the
+#   checked credentials name, but a stamp that counted before owns its nullifiers' links: in the
+#   usual rescore these are all the links needed, and ``complete_context`` reads any others.
+SCORE_READ = """
+SELECT (SELECT json_agg(json_build_array(cc.id, cc.xmin::text::bigint, cc.provider,
+                                         EXISTS (SELECT 1 FROM ceramic_cache_revocation r
+                                                 WHERE r.ceramic_cache_id = cc.id))
+                        ORDER BY cc.provider, cc.updated_at DESC, cc.id DESC)
+        FROM ceramic_cache_ceramiccache cc
+        WHERE cc.address = %(address)s AND cc.type = 1 AND cc.deleted_at IS NULL),
+       p.id,
+       (SELECT array_agg(ARRAY[s.id, s.xmin::text::bigint] ORDER BY s.id)
+        FROM registry_stamp s WHERE s.passport_id = p.id),
+       -- "+ 0" keeps the planner on the address index: with the community's index it ANDs a
+       -- bitmap of every link of the community (100,000 in the benchmark, 3 ms) whenever the
+       -- statistics underestimate how many that is.
+       (SELECT json_agg(json_build_array(l.hash, l.address, l.expires_at))
+        FROM registry_hashscorerlink l
+        WHERE l.address = %(address)s AND l.community_id + 0 = %(community_id)s)
+FROM (VALUES (1)) AS one
+LEFT JOIN registry_passport p ON p.address = %(address)s AND p.community_id = %(community_id)s
+"""
+
+
+@dataclass
+class ScoreRead:
+    stamp_rows: list[list]                     # [cache id, row version, provider, revoked]
+    passport_id: int | None
+    registry_rows: list[tuple[int, int]]       # (id, version) of the passport's registry_stamp rows
+    owned_links: list[list]                    # [hash, address, expires_at ISO text] owned by the address
+
+
+def read_for_score(cur, address: str, community_id: int) -> ScoreRead:
+    cur.execute(SCORE_READ, {"address": address, "community_id": community_id})
+    stamps, passport_id, registry, links = cur.fetchone()
+    return ScoreRead(stamps or [], passport_id, [(i, v) for i, v in registry or ()], links or [])
 
 
 def stamp_texts(cur, ids: list[int]) -> list[tuple[int, int, str]]:
@@ -115,7 +144,7 @@ LEFT JOIN registry_passport p ON p.address = %(address)s AND p.community_id = %(
 class ScoreContext:
     passport_id: int | None
     stamp_rows: list[tuple[int, int]]          # (id, version) of the passport's registry_stamp rows
-    links: list[tuple[str, str, str]]          # (hash, address, expires_at ISO text)
+    links: list[tuple]                         # (hash, address, expires_at as ISO text or datetime)
 
 
 def load_score_context(cur, address: str, community_id: int, hashes: Iterable[str]) -> ScoreContext:
@@ -123,6 +152,16 @@ def load_score_context(cur, address: str, community_id: int, hashes: Iterable[st
     cur.execute(SCORE_CONTEXT, {"address": address, "community_id": community_id, "hashes": list(hashes)})
     passport_id, rows, links = cur.fetchone()
     return ScoreContext(passport_id, [(i, v) for i, v in rows or ()], [tuple(l) for l in links or ()])
+
+
+def complete_context(cur, read: ScoreRead, community_id: int, hashes: set[str]) -> ScoreContext:
+    """``read``'s passport and the links of ``hashes``: those the address owns came with the read;
+    the others (another address's, or none yet) take one more round trip."""
+    links = [tuple(link) for link in read.owned_links if link[0] in hashes]
+    missing = hashes.difference(link[0] for link in links)
+    if missing:
+        links += load_hash_links(cur, community_id, missing)
+    return ScoreContext(read.passport_id, read.registry_rows, links)
 
 
 def community_exists(cur, community_id: int | None, *, account_id: int | None = None,
