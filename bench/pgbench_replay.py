@@ -137,7 +137,10 @@ def main() -> None:
     manifest = orjson.loads(pathlib.Path(args.manifest).read_bytes())
     env = {**os.environ, "DATABASE_URL": args.dsn, "TRUSTED_IAM_ISSUERS": orjson.dumps([manifest["issuer"]]).decode(),
            "CERAMIC_CACHE_SCORER_ID": str(manifest["ceramic_community"]), "JWT_SECRET": "unused-in-replay",
-           "INTERNAL_API_KEY": "unused-in-replay", "FF_API_ANALYTICS": "off"}
+           "INTERNAL_API_KEY": "unused-in-replay", "FF_API_ANALYTICS": "off",
+           # A worker reads the key row once per API_KEY_CACHE_TTL (10 s): no steady request reads
+           # it, and none of the recorded ones may, however long the capture takes.
+           "API_KEY_CACHE_TTL": "3600"}
     with tempfile.TemporaryDirectory(prefix="pgbench-") as folder:
         files = capture(env, manifest, min(args.samples, 128), pathlib.Path(folder))
         for clients in args.clients:

@@ -169,11 +169,18 @@ def pgbench(dsn: str, manifest_path: pathlib.Path, levels: list[int], seconds: i
 
 
 def warm_up(manifest: dict, sweeps: int) -> None:
-    """Score every seeded address ``sweeps`` times over 16 keep-alive connections, so each worker
-    has seen (and cached the verdicts on) nearly every stamp row and written nearly every passport's
-    stamps before anything is measured: a connection lands on either worker, so an address misses
-    a given worker with probability about 2 ** -sweeps (6 sweeps: under 2%)."""
+    """Bring the service to the state of a long-running pod before anything is measured.
+
+    * Score every seeded address ``sweeps`` times over 16 keep-alive connections, so each worker
+      has seen (and cached the verdicts on) nearly every stamp row and written nearly every
+      passport's stamps: a connection lands on either worker, so an address misses a given worker
+      with probability about 2 ** -sweeps (6 sweeps: under 2%).
+    * Read every address's ceramic-cache score once, which scores it for the ceramic-cache
+      community: in production the app reads a score that exists, so the mix's ceramic-cache reads
+      should not all be first scores (each a transaction writing links and ten stamp rows)."""
     from concurrent.futures import ThreadPoolExecutor
+
+    import jwt
 
     url = f"{BASE}/v2/stamps/{manifest['partner_community']}/score/"
     headers = {"X-API-KEY": manifest["api_key"]}
@@ -187,8 +194,18 @@ def warm_up(manifest: dict, sweeps: int) -> None:
                 if (i + 7 * s) % 16 == connection:
                     sessions[connection].get(url + "0x" + format(i, "040x"), headers=headers, timeout=30)
 
+    def ceramic_scores(connection: int) -> None:
+        now = int(time.time())
+        for i in range(1 + connection, manifest["addresses"] + 1, 16):
+            address = "0x" + format(i, "040x")
+            token = jwt.encode({"did": f"did:pkh:eip155:1:{address}", "token_type": "access", "iat": now,
+                                "exp": now + 3600, "jti": "bench-warm-up"}, JWT_SECRET, algorithm="HS256")
+            sessions[connection].get(f"{BASE}/ceramic-cache/score/{address}",
+                                     headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
     with ThreadPoolExecutor(16) as executor:
         list(executor.map(sweep, range(16)))
+        list(executor.map(ceramic_scores, range(16)))
     for session in sessions:
         session.close()
 
