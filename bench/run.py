@@ -85,22 +85,25 @@ def drop_database(admin: str, dsn: str) -> None:
 
 # --- the service --------------------------------------------------------------------------------
 
-def start_gunicorn(dsn: str, manifest: dict, extra_env: dict) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(PORT), "JWT_SECRET": JWT_SECRET,
+def start_gunicorn(dsn: str, manifest: dict, extra_env: dict, *, root: pathlib.Path = ROOT,
+                   port: int = PORT, log_name: str = "gunicorn.log") -> subprocess.Popen:
+    """gunicorn with the production configuration, serving the code of ``root`` (a checkout; this
+    one by default) on ``port``, once it answers /ready."""
+    env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(port), "JWT_SECRET": JWT_SECRET,
            "INTERNAL_API_KEY": INTERNAL_KEY, "CERAMIC_CACHE_SCORER_ID": str(manifest["ceramic_community"]),
            "TRUSTED_IAM_ISSUERS": orjson.dumps([manifest["issuer"]]).decode(), **extra_env}
-    log = open(OUT / "gunicorn.log", "wb")
+    log = open(OUT / log_name, "wb")
     proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app.wsgi:application"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(BASE + "/ready", timeout=1).status_code == 200:
+            if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
                 return proc
         except requests.ConnectionError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("gunicorn did not become ready; see .bench/gunicorn.log")
+    raise SystemExit(f"gunicorn did not become ready; see .bench/{log_name}")
 
 
 def worker_pss(master: int) -> dict[int, float]:
@@ -130,7 +133,7 @@ def locust(manifest_path: pathlib.Path, users: int, seconds: int, prefix: pathli
         return [row for row in csv.DictReader(f)]
 
 
-def wrk(manifest: dict, connections: int, seconds: int) -> dict:
+def wrk(manifest: dict, connections: int, seconds: int, base: str = BASE) -> dict:
     """One wrk run on the v2 score path: rates, latencies, errors, and the CPU each process group
     spent per request (gunicorn workers and PostgreSQL from /proc, wrk from its rusage)."""
     env = {**os.environ, "BENCH_SCORER": str(manifest["partner_community"]), "BENCH_API_KEY": manifest["api_key"],
@@ -138,7 +141,7 @@ def wrk(manifest: dict, connections: int, seconds: int) -> dict:
     before, children_before = cpu_split.snapshot(), resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
-                          "--latency", "-s", str(ROOT / "bench" / "v2_score.lua"), BASE],
+                          "--latency", "-s", str(ROOT / "bench" / "v2_score.lua"), base],
                          env=env, capture_output=True, text=True, timeout=seconds + 60).stdout
     elapsed = time.monotonic() - started
     after, children_after = cpu_split.snapshot(), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -168,7 +171,7 @@ def pgbench(dsn: str, manifest_path: pathlib.Path, levels: list[int], seconds: i
     return {int(c): float(r) for c, r in re.findall(r"(\d+) clients: ([\d.]+) requests/s", out)}
 
 
-def warm_up(manifest: dict, sweeps: int) -> None:
+def warm_up(manifest: dict, sweeps: int, base: str = BASE) -> None:
     """Bring the service to the state of a long-running pod before anything is measured.
 
     * Score every seeded address ``sweeps`` times over 16 keep-alive connections, so each worker
@@ -182,7 +185,7 @@ def warm_up(manifest: dict, sweeps: int) -> None:
 
     import jwt
 
-    url = f"{BASE}/v2/stamps/{manifest['partner_community']}/score/"
+    url = f"{base}/v2/stamps/{manifest['partner_community']}/score/"
     headers = {"X-API-KEY": manifest["api_key"]}
     sessions = [requests.Session() for _ in range(16)]
 
@@ -200,7 +203,7 @@ def warm_up(manifest: dict, sweeps: int) -> None:
             address = "0x" + format(i, "040x")
             token = jwt.encode({"did": f"did:pkh:eip155:1:{address}", "token_type": "access", "iat": now,
                                 "exp": now + 3600, "jti": "bench-warm-up"}, JWT_SECRET, algorithm="HS256")
-            sessions[connection].get(f"{BASE}/ceramic-cache/score/{address}",
+            sessions[connection].get(f"{base}/ceramic-cache/score/{address}",
                                      headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     with ThreadPoolExecutor(16) as executor:

@@ -87,3 +87,24 @@ def test_replay_captures_the_steady_state_request_and_each_round_trip(tmp_path):
     starts = [text for _, text in trips]
     assert starts[0].startswith("SELECT (SELECT json_agg(json_build_array(cc.id")  # stamp rows, passport, links
     assert starts[1].startswith("WITH passport AS (SELECT id FROM registry_passport WHERE id =")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_ab_serves_both_checkouts_and_alternates_the_runs(tmp_path):
+    dsn = dbutil.create_database("bench_ab")
+    try:
+        manifest_path = tmp_path / "manifest.json"
+        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), "--dsn", dsn, "--addresses", "12",
+                        "--stamps", "3", "--post-addresses", "1", "--processes", "1",
+                        "--out", str(manifest_path)], check=True, capture_output=True)
+        out = subprocess.run([sys.executable, str(ROOT / "bench" / "ab.py"), "--dsn", dsn, "--manifest",
+                              str(manifest_path), "--a", str(ROOT), "--rounds", "2", "--seconds", "1",
+                              "--connections", "2", "--sweeps", "1"],
+                             check=True, capture_output=True, text=True, timeout=300).stdout
+    finally:
+        dbutil.drop_database(dsn)
+    runs = re.findall(r"^([AB]): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms, errors (\d+)", out, re.M)
+    assert [name for name, _ in runs] == ["A", "B", "B", "A"], out
+    assert all(errors == "0" for _, errors in runs), out
+    assert re.search(r"^A: median [\d.]+ req/s", out, re.M) and re.search(r"^B: median [\d.]+ req/s", out, re.M), out

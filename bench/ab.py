@@ -1,0 +1,83 @@
+"""Compare two checkouts on one machine whose speed drifts: both served at once, wrk runs alternated.
+
+Runs made one after the other on a shared 2-CPU machine differ by 20% and more as its speed
+drifts over minutes (the same code measured 606 and 788 req/s within half an hour). So both
+checkouts are served at the same time, each by gunicorn with the production configuration on a
+port of its own, against one benchmark database, both warmed up; then wrk drives the v2 score path
+of one and then the other, alternating (A B, B A, ...), and the medians are compared. The server
+not being measured is idle.
+
+    python bench/run.py --levels 16 --keep            # a seeded database and its manifest
+    git worktree add /tmp/base main                   # the checkout to compare with
+    python bench/ab.py --dsn postgresql://.../scorer_bench_... --manifest .bench/manifest-....json \\
+        --a /tmp/base [--b .] [--rounds 8] [--seconds 10] [--connections 16] [--sweeps 4]
+
+Both run on this checkout's virtualenv; gunicorn imports the application from each checkout.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import statistics
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+
+from bench import run  # noqa: E402
+
+PORTS = {"A": 8771, "B": 8772}
+
+
+def summary(name: str, runs: list[dict]) -> str:
+    def median(pick) -> float:
+        return statistics.median(pick(r) for r in runs)
+
+    return (f"{name}: median {median(lambda r: r['rps']):.1f} req/s, p50 {median(lambda r: r['p50']):.1f} ms, "
+            f"p99 {median(lambda r: r['p99']):.1f} ms, CPU ms/request workers "
+            f"{median(lambda r: r['cpu_ms']['workers']):.2f} / PostgreSQL {median(lambda r: r['cpu_ms']['postgres']):.2f}"
+            f"; errors {sum(r['errors'] for r in runs)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dsn", required=True, help="a database seeded by bench/run.py --keep")
+    parser.add_argument("--manifest", required=True, type=pathlib.Path)
+    parser.add_argument("--a", required=True, type=pathlib.Path, help="checkout A (e.g. the base)")
+    parser.add_argument("--b", default=ROOT, type=pathlib.Path, help="checkout B (default: this one)")
+    parser.add_argument("--rounds", type=int, default=8, help="wrk runs per checkout")
+    parser.add_argument("--seconds", type=int, default=10, help="per wrk run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--sweeps", type=int, default=4, help="warm-up sweeps per server")
+    args = parser.parse_args()
+    manifest = orjson.loads(args.manifest.read_bytes())
+    run.OUT.mkdir(exist_ok=True)
+    procs = {}
+    try:
+        for name, root in (("A", args.a), ("B", args.b)):
+            procs[name] = run.start_gunicorn(args.dsn, manifest, {"GUNICORN_MAX_REQUESTS": "0"},
+                                             root=root.resolve(), port=PORTS[name], log_name=f"ab-{name}.log")
+            print(f"{name} = {root.resolve()}: warming up ({args.sweeps} sweeps)", flush=True)
+            run.warm_up(manifest, args.sweeps, base=f"http://127.0.0.1:{PORTS[name]}")
+        results: dict[str, list[dict]] = {"A": [], "B": []}
+        for i in range(args.rounds):
+            for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
+                w = run.wrk(manifest, args.connections, args.seconds, base=f"http://127.0.0.1:{PORTS[name]}")
+                results[name].append(w)
+                print(f"{name}: {w['rps']:.1f} req/s, p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms, "
+                      f"errors {w['errors']}, CPU ms/request workers {w['cpu_ms']['workers']:.2f} "
+                      f"/ PostgreSQL {w['cpu_ms']['postgres']:.2f}", flush=True)
+        for name in ("A", "B"):
+            print(summary(name, results[name]))
+            print(f"{name}: worker PSS MB {' '.join(f'{v:.1f}' for v in run.worker_pss(procs[name].pid).values())}")
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
