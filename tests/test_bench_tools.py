@@ -29,6 +29,15 @@ def test_pgbench_script_keeps_one_round_trip_per_statement():
                                    "COMMIT;"]
 
 
+def seed_small(dsn: str, tmp_path):
+    """12 addresses x 3 stamps (no shared nullifiers) and one POST payload; the manifest's path."""
+    manifest_path = tmp_path / "manifest.json"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), "--dsn", dsn, "--addresses", "12",
+                    "--stamps", "3", "--post-addresses", "1", "--processes", "1",
+                    "--out", str(manifest_path)], check=True, capture_output=True)
+    return manifest_path
+
+
 @pytest.mark.slow
 def test_seed_generates_verifiable_deduplicating_data(tmp_path):
     dsn = dbutil.create_database("bench_seed")
@@ -71,10 +80,7 @@ def test_replay_captures_the_steady_state_request_and_each_round_trip(tmp_path):
     addresses own their links): two round trips."""
     dsn = dbutil.create_database("bench_replay")
     try:
-        manifest_path = tmp_path / "manifest.json"
-        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), "--dsn", dsn, "--addresses", "12",
-                        "--stamps", "3", "--post-addresses", "1", "--processes", "1",
-                        "--out", str(manifest_path)], check=True, capture_output=True)
+        manifest_path = seed_small(dsn, tmp_path)
         out = subprocess.run([sys.executable, str(ROOT / "bench" / "pgbench_replay.py"), "--dsn", dsn,
                               "--manifest", str(manifest_path), "--clients", "2", "--seconds", "1",
                               "--samples", "5", "--per-round-trip"],
@@ -94,10 +100,7 @@ def test_replay_captures_the_steady_state_request_and_each_round_trip(tmp_path):
 def test_ab_serves_both_checkouts_and_alternates_the_runs(tmp_path):
     dsn = dbutil.create_database("bench_ab")
     try:
-        manifest_path = tmp_path / "manifest.json"
-        subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), "--dsn", dsn, "--addresses", "12",
-                        "--stamps", "3", "--post-addresses", "1", "--processes", "1",
-                        "--out", str(manifest_path)], check=True, capture_output=True)
+        manifest_path = seed_small(dsn, tmp_path)
         out = subprocess.run([sys.executable, str(ROOT / "bench" / "ab.py"), "--dsn", dsn, "--manifest",
                               str(manifest_path), "--a", str(ROOT), "--rounds", "2", "--seconds", "1",
                               "--connections", "2", "--sweeps", "1"],
