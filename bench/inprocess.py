@@ -10,6 +10,11 @@ This is the steady instrument for changes to the request path: a wrk run on a 2-
 by +-10% between runs, this by a few percent. ``make bench`` remains the measure of the service.
 
     python bench/inprocess.py [--addresses 3000] [--requests 3000] [--greenlets 1] [--endpoint v2]
+
+``--endpoint post`` measures the bulk POST of 10 stamps instead (JWT, body parsing, verification of
+the new rows, the write transaction and the rescore), cycling through 200 seeded POST payloads; a
+re-post replaces the address's live stamps, as a client refreshing its stamps does. Its figures are
+CPU of this process only: PostgreSQL's share of a write is larger than the app's (docs/benchmarks.md).
 """
 from gevent import monkey
 
@@ -32,15 +37,18 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import gevent  # noqa: E402
+import jwt  # noqa: E402
 import orjson  # noqa: E402
 
 from bench.run import INTERNAL_KEY, JWT_SECRET, create_database, drop_database, server_dsn  # noqa: E402
 
 
-def environ(method: str, path: str, headers: dict[str, str]) -> dict:
+def environ(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> dict:
     env = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "bench",
            "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-           "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr}
+           "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr}
+    if body:
+        env.update({"CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json"})
     env.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
     return env
 
@@ -50,7 +58,7 @@ def main() -> None:
     parser.add_argument("--addresses", type=int, default=3000)
     parser.add_argument("--requests", type=int, default=3000, help="requests per measured pass")
     parser.add_argument("--greenlets", type=int, default=1, help="concurrent callers")
-    parser.add_argument("--endpoint", choices=["v2", "embed"], default="v2")
+    parser.add_argument("--endpoint", choices=["v2", "embed", "post"], default="v2")
     args = parser.parse_args()
 
     admin = server_dsn()
@@ -59,7 +67,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as folder:
             manifest_path = pathlib.Path(folder) / "manifest.json"
             subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), "--dsn", dsn, "--addresses",
-                            str(args.addresses), "--post-addresses", "1", "--out", str(manifest_path)],
+                            str(args.addresses), "--post-addresses", "200" if args.endpoint == "post" else "1", "--out", str(manifest_path)],
                            check=True, stdout=subprocess.DEVNULL)
             manifest = orjson.loads(manifest_path.read_bytes())
         measure(dsn, manifest, args)
@@ -80,15 +88,23 @@ def measure(dsn: str, manifest: dict, args) -> None:
         path, headers = f"/v2/stamps/{scorer}/score/", {"X-API-KEY": manifest["api_key"]}
     else:
         path, headers = f"/internal/embed/score/{scorer}/", {"Authorization": INTERNAL_KEY}
+    posts = [environ_args_for_post(address, entries) for address, entries in manifest["post_payloads"].items()]
+    if args.endpoint == "post":
+        count = len(posts)
 
     def start_response(status, response_headers, exc_info=None):
-        if not status.startswith("200"):
+        if not status.startswith(("200", "201")):
             raise SystemExit(f"unexpected {status}")
+
+    def request(i: int) -> dict:
+        if args.endpoint == "post":
+            headers, body = posts[i % count]
+            return environ("POST", "/ceramic-cache/stamps/bulk", headers, body)
+        return environ("GET", path + "0x" + format(i % count + 1, "040x"), headers)
 
     def serve(indexes) -> None:
         for i in indexes:
-            b"".join(application(environ("GET", path + "0x" + format(i % count + 1, "040x"), headers),
-                                 start_response))
+            b"".join(application(request(i), start_response))
 
     def one_pass(total: int) -> tuple[float, float]:
         started, cpu = time.perf_counter(), time.process_time()
@@ -101,10 +117,19 @@ def measure(dsn: str, manifest: dict, args) -> None:
     services.usage.flush()
     cpu, wall = min(passes)
     sys.stdout = real_stdout
-    print(f"{args.endpoint} score, {count} addresses x 10 stamps, {args.greenlets} greenlet(s): "
+    what = "bulk POST of 10 stamps" if args.endpoint == "post" else f"{args.endpoint} score"
+    print(f"{what}, {count} addresses x 10 stamps, {args.greenlets} greenlet(s): "
           f"{cpu:.3f} ms CPU per request (best of 3 passes of {args.requests}; "
           f"others {', '.join(f'{c:.3f}' for c, _ in sorted(passes)[1:])}), {wall:.2f} ms wall")
     services.close()
+
+
+def environ_args_for_post(address: str, entries: list) -> tuple[dict[str, str], bytes]:
+    """Headers (a JWT for ``address``, valid for a day) and body of one bulk POST."""
+    now = int(time.time())
+    token = jwt.encode({"did": f"did:pkh:eip155:1:{address}", "token_type": "access", "iat": now,
+                        "exp": now + 86400, "jti": "bench"}, JWT_SECRET, algorithm="HS256")
+    return {"Authorization": f"Bearer {token}"}, orjson.dumps(entries)
 
 
 if __name__ == "__main__":

@@ -154,3 +154,27 @@ def test_unusual_but_unambiguous_names_match_eth_account():
     for member in full["types"]["Mail"]:
         member["type"] = member["type"].replace("Person", "@Per-son")
     assert _ours(full) == _theirs(full)
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("depth", [30, 200, 900])
+def test_deep_untyped_data_fails_the_signature_without_a_walk_of_the_document(depth):
+    from app.credentials import Reason, check_proof
+
+    credential = issue("eip712")
+    credential["credentialSubject"]["extra"] = _nested(depth)
+    assert check_proof(credential) == Reason.INVALID_SIGNATURE
+
+
+def test_deep_ed25519_documents_are_still_refused_before_canonicalization():
+    from app.credentials import Reason, check_proof
+
+    credential = issue("ed25519")
+    credential["credentialSubject"]["extra"] = _nested(200)
+    assert check_proof(credential) == Reason.MALFORMED
