@@ -98,8 +98,8 @@ def measure(dsn: str, manifest: dict, args) -> None:
 
     def request(i: int) -> dict:
         if args.endpoint == "post":
-            headers, body = posts[i % count]
-            return environ("POST", "/ceramic-cache/stamps/bulk", headers, body)
+            post_headers, body = posts[i % count]
+            return environ("POST", "/ceramic-cache/stamps/bulk", post_headers, body)
         return environ("GET", path + "0x" + format(i % count + 1, "040x"), headers)
 
     def serve(indexes) -> None:

@@ -65,12 +65,14 @@ def test_seed_generates_verifiable_deduplicating_data(tmp_path):
 
 
 @pytest.mark.slow
-def test_inprocess_measurement_runs_and_reports_cpu_per_request():
+@pytest.mark.parametrize("endpoint, expected", [("v2", r"v2 score, 20 addresses"),
+                                                ("post", r"bulk POST of 10 stamps, 200 addresses")])
+def test_inprocess_measurement_runs_and_reports_cpu_per_request(endpoint, expected):
     env = {**os.environ, "BENCH_DATABASE_URL": dbutil.server_dsn()}  # the tests' server
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "inprocess.py"), "--addresses", "20",
-                          "--requests", "40", "--greenlets", "4"], check=True, capture_output=True, text=True,
-                         timeout=300, env=env).stdout
-    assert re.search(r"v2 score, 20 addresses x 10 stamps, 4 greenlet\(s\): \d+\.\d+ ms CPU per request", out), out
+                          "--requests", "40", "--greenlets", "4", "--endpoint", endpoint], check=True,
+                         capture_output=True, text=True, timeout=300, env=env).stdout
+    assert re.search(expected + r" x 10 stamps, 4 greenlet\(s\): \d+\.\d+ ms CPU per request", out), out
 
 
 @pytest.mark.slow
