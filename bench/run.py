@@ -4,8 +4,9 @@
    127.0.0.1:5432, else an embedded one), loaded from db/schema.sql and seeded (bench/seed.py).
 2. gunicorn -c gunicorn.conf.py app.wsgi:application, production settings, logs to .bench/.
 3. A warm-up pass (discarded), then at each concurrency level, from separate processes:
-   locust with the realistic mix (bench/locustfile.py), wrk on the v2 score path alone, and the
-   ceiling: pgbench replaying the exact SQL of v2 score requests (bench/pgbench_replay.py).
+   locust with the realistic mix (bench/locustfile.py), wrk on the v2 score path alone, locust
+   with bulk POSTs alone (every user posting), and the ceiling: pgbench replaying the exact SQL of
+   v2 score requests (bench/pgbench_replay.py).
 4. One table per endpoint (requests/s, p50, p95, p99, errors), each worker's PSS before and after,
    printed and written to .bench/report-<time>.md. Everything is bounded in time and loopback only.
 
@@ -121,12 +122,15 @@ def worker_pss(master: int) -> dict[int, float]:
 
 # --- load ---------------------------------------------------------------------------------------
 
-def locust(manifest_path: pathlib.Path, users: int, seconds: int, prefix: pathlib.Path) -> list[dict]:
+def locust(manifest_path: pathlib.Path, users: int, seconds: int, prefix: pathlib.Path,
+           tags: str | None = None) -> list[dict]:
+    """One locust run: the whole mix, or only the tasks tagged ``tags`` (e.g. "post")."""
     env = {**os.environ, "BENCH_MANIFEST": str(manifest_path), "BENCH_JWT_SECRET": JWT_SECRET,
            "BENCH_INTERNAL_KEY": INTERNAL_KEY}
     subprocess.run([str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
                     "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", BASE, "--csv", str(prefix),
-                    "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5"],
+                    "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5"]
+                   + (["--tags", tags] if tags else []),
                    env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    timeout=seconds + 60)
     with open(f"{prefix}_stats.csv") as f:
@@ -252,7 +256,7 @@ def main() -> None:
               flush=True)
         warm_up(manifest, args.sweeps)
         mix_rows: dict[str, list] = {}
-        wrk_rows, pss_rows, cpu_rows = [], [], []
+        wrk_rows, pss_rows, cpu_rows, post_rows = [], [], [], []
         for level in args.levels:
             before = worker_pss(proc.pid)
             stats = locust(manifest_path, level, args.seconds, OUT / f"locust-{stamp}-{level}")
@@ -267,12 +271,18 @@ def main() -> None:
             wrk_rows.append([level, f"{w['rps']:.1f}", f"{w['p50']:.1f}", f"{w['p90']:.1f}", f"{w['p99']:.1f}",
                              w["errors"]])
             cpu_rows.append([level] + [f"{w['cpu_ms'][k]:.2f}" for k in ("workers", "postgres", "wrk")])
+            for row in locust(manifest_path, level, args.seconds, OUT / f"locust-{stamp}-{level}-post", tags="post"):
+                if row["Name"] != "Aggregated":
+                    post_rows.append([level, f"{float(row['Requests/s']):.1f}", row["50%"], row["95%"], row["99%"],
+                                      row["Failure Count"], row["Request Count"]])
             print(f"level {level}: done", flush=True)
         ceiling = pgbench(dsn, manifest_path, args.levels, args.seconds)
         for name, rows in mix_rows.items():
             report += [f"## locust mix: {name}", "",
                        table(["connections", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "requests"], rows), ""]
-        report += ["## wrk: v2 score only", "",
+        report += ["## locust: bulk POST (10 stamps) alone, every user posting", "",
+                   table(["connections", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "requests"], post_rows), "",
+                   "## wrk: v2 score only", "",
                    table(["connections", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "pgbench ceiling req/s",
                           "share of ceiling"],
                          [row + [f"{ceiling.get(row[0], 0):.1f}",
