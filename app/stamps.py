@@ -87,7 +87,8 @@ class StampService:
                     raise TransactionConflict("concurrent stamp insert")
                 self._scoring.verify_new_rows(address, inserted)
                 result = self._scoring.score_within(cur, address, lookup)
-                return WriteResult(sql.live_stamps_json(cur, address), result.to_response())
+                known = {row_id: text for row_id, _, text in inserted}  # no second jsonb conversion
+                return WriteResult(sql.live_stamps_json(cur, address, known), result.to_response())
 
         return retry_on_conflict(transaction)
 
