@@ -61,6 +61,9 @@ def main() -> None:
                                              root=root.resolve(), port=PORTS[name], log_name=f"ab-{name}.log")
             print(f"{name} = {root.resolve()}: warming up ({args.sweeps} sweeps)", flush=True)
             run.warm_up(manifest, args.sweeps, base=f"http://127.0.0.1:{PORTS[name]}")
+        vacuumer = run.Vacuumer(args.dsn)
+        vacuumer.start()
+        print(f"database: {vacuumer.describe()}", flush=True)
         results: dict[str, list[dict]] = {"A": [], "B": []}
         for i in range(args.rounds):
             for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
@@ -72,6 +75,7 @@ def main() -> None:
         for name in ("A", "B"):
             print(summary(name, results[name]))
             print(f"{name}: worker PSS MB {' '.join(f'{v:.1f}' for v in run.worker_pss(procs[name].pid).values())}")
+        vacuumer.stop()
     finally:
         for proc in procs.values():
             proc.terminate()

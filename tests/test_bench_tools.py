@@ -113,3 +113,37 @@ def test_ab_serves_both_checkouts_and_alternates_the_runs(tmp_path):
     assert [name for name, _ in runs] == ["A", "B", "B", "A"], out
     assert all(errors == "0" for _, errors in runs), out
     assert re.search(r"^A: median [\d.]+ req/s", out, re.M) and re.search(r"^B: median [\d.]+ req/s", out, re.M), out
+
+
+def test_vacuumer_stands_in_for_autovacuum_only_when_the_server_runs_without_it():
+    import time
+
+    from bench.run import Vacuumer
+
+    dsn = dbutil.create_database("bench_vacuum")
+    try:
+        conn = psycopg2.connect(dsn)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE t (id int PRIMARY KEY, n int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g;"
+                        "UPDATE t SET n = 1")
+            cur.execute("SHOW autovacuum")
+            off = cur.fetchone()[0] == "off"
+        vacuumer = Vacuumer(dsn, interval=0.05)
+        assert vacuumer.needed is off
+        vacuumer.start()
+        time.sleep(0.4)
+        vacuumer.stop()
+        assert not vacuumer.is_alive()
+        with conn.cursor() as cur:
+            cur.execute("SELECT n_dead_tup, last_vacuum IS NOT NULL, last_analyze IS NOT NULL "
+                        "FROM pg_stat_user_tables WHERE relname = 't'")
+            dead, vacuumed, analyzed = cur.fetchone()
+        conn.close()
+        if off:
+            assert vacuumer.runs >= 2 and vacuumed and analyzed and dead == 0
+            assert vacuumer.describe().startswith("autovacuum off on this server")
+        else:
+            assert vacuumer.runs == 0 and vacuumer.describe() == "autovacuum on"
+    finally:
+        dbutil.drop_database(dsn)
