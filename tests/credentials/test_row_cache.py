@@ -5,7 +5,6 @@ expiry still checked against the clock, and without cryptography."""
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 
 import orjson
