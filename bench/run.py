@@ -4,9 +4,9 @@
    127.0.0.1:5432, else an embedded one), loaded from db/schema.sql and seeded (bench/seed.py).
 2. gunicorn -c gunicorn.conf.py app.wsgi:application, production settings, logs to .bench/.
 3. A warm-up pass (discarded), then at each concurrency level, from separate processes:
-   locust with the realistic mix (bench/locustfile.py) and wrk on the v2 score path alone; then at
-   each level locust with bulk POSTs alone (every user posting); then the ceiling: pgbench
-   replaying the exact SQL of v2 score requests (bench/pgbench_replay.py).
+   locust with the realistic mix (bench/locustfile.py) and wrk on the v2 score path alone; then the
+   soak, if asked for; then at each level locust with bulk POSTs alone (every user posting); then
+   the ceiling: pgbench replaying the exact SQL of v2 score requests (bench/pgbench_replay.py).
 4. One table per endpoint (requests/s, p50, p95, p99, errors), each worker's PSS before and after,
    printed and written to .bench/report-<time>.md. Everything is bounded in time and loopback only.
 
@@ -330,8 +330,9 @@ def main() -> None:
                              w["errors"]])
             cpu_rows.append([level] + [f"{w['cpu_ms'][k]:.2f}" for k in ("workers", "postgres", "wrk")])
             print(f"level {level}: done", flush=True)
-        # Bulk POSTs alone come last: each writes ten new row versions, which the workers' row caches
-        # take in and evict older rows for, so earlier they would turn the v2 runs' rows into misses.
+        # The soak, then bulk POSTs alone: each POST writes ten new row versions, which the workers'
+        # row caches take in and evict older rows for, so before a v2 run they turn its rows into misses.
+        soak_report = soak(manifest, proc.pid, args.soak) if args.soak else []
         for level in args.levels:
             for row in locust(manifest_path, level, args.seconds, OUT / f"locust-{stamp}-{level}-post", tags="post"):
                 if row["Name"] != "Aggregated":
@@ -355,8 +356,7 @@ def main() -> None:
                    table(["connections", "gunicorn workers", "postgres", "wrk"], cpu_rows), "",
                    "## worker PSS (MB) around each locust level", "",
                    table(["connections", "before", "after"], pss_rows), ""]
-        if args.soak:
-            report += soak(manifest, proc.pid, args.soak)
+        report += soak_report
     finally:
         if vacuumer is not None:
             vacuumer.stop()
