@@ -172,6 +172,29 @@ def test_large_cache_stays_bounded_and_untracked():
     assert not gc.is_tracked(cache._data)  # full collections never walk the entries
 
 
+def test_a_full_cache_has_its_final_table_from_the_first_eviction_on():
+    cache: BoundedCache[str] = BoundedCache(20_000)
+    for i in range(20_000):
+        cache.put(i, "v")
+    before = sys.getsizeof(cache._data)
+    cache.put(20_000, "v")  # the first eviction settles the table
+    settled = sys.getsizeof(cache._data)
+    assert settled > before  # the rebuild that churn would have caused later happened now
+    for i in range(20_001, 200_000):  # nine times the cache's size of churn
+        cache.put(i, "v")
+        if i % 5_000 == 0:
+            assert sys.getsizeof(cache._data) == settled
+    assert 19_800 <= len(cache) <= 20_000
+
+
+def test_settling_keeps_the_entries_and_their_order():
+    cache: BoundedCache[int] = BoundedCache(1_000)
+    for i in range(1_001):
+        cache.put(i, i)
+    assert list(cache._data) == list(range(10, 1_001))  # only the oldest 1% went; no throw-away keys
+    assert cache.get(1_000) == 1_000 and 9 not in cache
+
+
 def test_many_threads_share_one_verifier():
     verifier = make_verifier(cache_size=8)
     stamps = [issue("eip712", provider=f"P{i}") for i in range(16)]
