@@ -107,8 +107,9 @@ class BoundedCache(Generic[V]):
         del data[previous]
 
     def clear(self) -> None:
-        self._data.clear()
+        self._data.clear()  # frees the table: the next fill settles it again
         self.hits = self.misses = 0
+        self._settled = False
 
 
 class CredentialTooLarge(ValueError):

@@ -185,6 +185,10 @@ def test_a_full_cache_has_its_final_table_from_the_first_eviction_on():
         if i % 5_000 == 0:
             assert sys.getsizeof(cache._data) == settled
     assert 19_800 <= len(cache) <= 20_000
+    cache.clear()  # frees the table; refilled, it settles again
+    for i in range(20_001):
+        cache.put(i, "v")
+    assert sys.getsizeof(cache._data) == settled
 
 
 def test_settling_keeps_the_entries_and_their_order():
