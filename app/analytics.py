@@ -53,6 +53,16 @@ def _detail(text: str | None) -> str | None:
     return detail if isinstance(detail, str) else None
 
 
+def write_batch(pool, rows: list[dict]) -> None:
+    """Write queued rows (``usage_row``) in one INSERT."""
+    for row in rows:
+        row["response"] = _json_text(row["response"])
+        if row["status_code"] >= 400:  # decoded only for errors, to record the detail
+            row["error"] = _detail(row["response"])
+    with pool.cursor() as cur:
+        sql.insert_usage(cur, rows)
+
+
 class UsageRecorder:
     def __init__(self, pool, enabled: bool = True, max_queue: int = 10_000, batch_size: int = 500,
                  max_delay: float = 0.2):
@@ -93,12 +103,7 @@ class UsageRecorder:
                 except queue.Empty:
                     break
             try:
-                for row in rows:
-                    row["response"] = _json_text(row["response"])
-                    if row["status_code"] >= 400:  # decoded only for errors, to record the detail
-                        row["error"] = _detail(row["response"])
-                with self._pool.cursor() as cur:
-                    sql.insert_usage(cur, rows)
+                write_batch(self._pool, rows)
             except Exception as exc:
                 self.dropped += len(rows)
                 log.warning("API analytics rows dropped: %s", exc)

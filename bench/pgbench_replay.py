@@ -5,6 +5,11 @@ before it is recorded, as after the load runs' warm-up) with a connection that r
 psycopg2 sends them), writes one pgbench script per request, and runs pgbench with all of them at a
 given concurrency. The result is what PostgreSQL alone can do for this workload on this machine.
 
+The service also writes an API analytics row per request, in batches (app/analytics.py). So the
+replay also records one batch INSERT of ``--analytics-batch`` rows (default 100: a worker at ~450
+requests/s queues ~90 in the writer's 0.2 s) and runs it once per that many requests (pgbench script
+weights); requests/s counts the score scripts only. ``--analytics-batch 0`` leaves it out.
+
     python bench/pgbench_replay.py --dsn ... --manifest .bench/manifest.json --clients 16 --seconds 15
     python bench/pgbench_replay.py ... --clients 8 --per-round-trip   # and each round trip alone
 """
@@ -25,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 import orjson  # noqa: E402
 import psycopg2.extensions  # noqa: E402
 
+from app import analytics  # noqa: E402
 from app.config import load_config  # noqa: E402
 from app.factory import build_services  # noqa: E402
 from app.scoring.service import CommunityLookup  # noqa: E402
@@ -86,11 +92,13 @@ def pgbench_commands(statements: list[str]) -> list[str]:
     return commands
 
 
-def capture(env: dict, manifest: dict, samples: int, folder: pathlib.Path) -> list[pathlib.Path]:
+def capture(env: dict, manifest: dict, samples: int, folder: pathlib.Path,
+            analytics_batch: int = 0) -> tuple[list[pathlib.Path], pathlib.Path | None]:
+    """The score scripts, and the analytics batch script (None when ``analytics_batch`` is 0)."""
     config = load_config(env)
     services = build_services(config)
     services.pool._connect_kwargs["connection_factory"] = RecordingConnection
-    files = []
+    files, usage = [], []
     try:
         key = services.api_keys.authenticate(manifest["api_key"])
         lookup = CommunityLookup.for_account(str(manifest["partner_community"]), key.account_id)
@@ -100,28 +108,43 @@ def capture(env: dict, manifest: dict, samples: int, folder: pathlib.Path) -> li
             services.scoring.score(address(i), lookup)
             RecordingConnection.statements = []
             key = services.api_keys.authenticate(manifest["api_key"])
-            services.scoring.score(address(i), lookup)
+            result = services.scoring.score(address(i), lookup)
+            usage.append(analytics.usage_row(
+                api_key_id=key.id, path=f"/v2/stamps/{manifest['partner_community']}/score/{address(i)}",
+                status=200, headers={"Host": "127.0.0.1", "X-API-KEY": manifest["api_key"]}, query={},
+                payload=None, response=orjson.dumps(result.to_response())))
             path = folder / f"score_{n:03d}.sql"
             path.write_text(pgbench_script(RecordingConnection.statements))
             files.append(path)
             for k, command in enumerate(pgbench_commands(RecordingConnection.statements)):
                 (folder / "round_trips" / str(k)).mkdir(parents=True, exist_ok=True)
                 (folder / "round_trips" / str(k) / f"score_{n:03d}.sql").write_text(command + "\n")
+        batch_file = None
+        if analytics_batch:
+            RecordingConnection.statements = []
+            analytics.write_batch(services.pool, [dict(usage[j % len(usage)]) for j in range(analytics_batch)])
+            batch_file = folder / "analytics.sql"
+            batch_file.write_text(pgbench_script(RecordingConnection.statements))
     finally:
         services.close()
-    return files
+    return files, batch_file
 
 
-def run_pgbench(dsn: str, files: list[pathlib.Path], clients: int, seconds: int) -> float:
+def run_pgbench(dsn: str, files: list[pathlib.Path], clients: int, seconds: int,
+                batch_file: pathlib.Path | None = None, batch: int = 0) -> float:
+    """Scripts run per second; with ``batch_file``, score scripts per second, the batch running
+    once per ``batch`` of them."""
     args = ["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), "-d", dsn]
     for f in files:
-        args += ["-f", str(f)]
+        args += ["-f", f"{f}@{batch}" if batch_file else str(f)]
+    if batch_file:
+        args += ["-f", f"{batch_file}@{len(files)}"]
     proc = subprocess.run(args, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"pgbench failed: {proc.stderr.strip()[-2000:]}")
     out = proc.stdout
-    tps = re.search(r"tps = ([\d.]+)", out)
-    return float(tps.group(1))
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    return tps * batch / (batch + 1) if batch_file else tps
 
 
 def main() -> None:
@@ -131,6 +154,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[16])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--samples", type=int, default=100, help="distinct requests replayed (<= 128)")
+    parser.add_argument("--analytics-batch", type=int, default=100,
+                        help="rows per analytics INSERT, run once per that many requests (0: none)")
     parser.add_argument("--per-round-trip", action="store_true",
                         help="also replay each round trip of the request on its own")
     args = parser.parse_args()
@@ -142,10 +167,13 @@ def main() -> None:
            # it, and none of the recorded ones may, however long the capture takes.
            "API_KEY_CACHE_TTL": "3600"}
     with tempfile.TemporaryDirectory(prefix="pgbench-") as folder:
-        files = capture(env, manifest, min(args.samples, 128), pathlib.Path(folder))
+        files, batch_file = capture(env, manifest, min(args.samples, 128), pathlib.Path(folder),
+                                    args.analytics_batch)
+        what = (f"one v2 score request's SQL and 1/{args.analytics_batch} of an analytics INSERT of "
+                f"{args.analytics_batch} rows" if batch_file else "one v2 score request's SQL")
         for clients in args.clients:
-            print(f"pgbench replay of one v2 score request's SQL: {clients} clients: "
-                  f"{run_pgbench(args.dsn, files, clients, args.seconds):.1f} requests/s")
+            rate = run_pgbench(args.dsn, files, clients, args.seconds, batch_file, args.analytics_batch)
+            print(f"pgbench replay of {what}: {clients} clients: {rate:.1f} requests/s")
         if args.per_round_trip:
             # Each round trip of the request alone: its rate, and 1/rate x CPUs as its cost when
             # the clients saturate the CPUs.

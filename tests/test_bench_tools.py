@@ -89,7 +89,7 @@ def test_replay_captures_the_steady_state_request_and_each_round_trip(tmp_path):
                              check=True, capture_output=True, text=True, timeout=120).stdout
     finally:
         dbutil.drop_database(dsn)
-    assert re.search(r"2 clients: \d+\.\d+ requests/s", out), out
+    assert re.search(r"SQL and 1/100 of an analytics INSERT of 100 rows: 2 clients: \d+\.\d+ requests/s", out), out
     trips = re.findall(r"round trip (\d) \(5 scripts, 2 clients\): [\d.]+/s, ~[\d.]+ ms CPU: (.*)\.\.\.$", out, re.M)
     assert [int(k) for k, _ in trips] == [1, 2], out
     starts = [text for _, text in trips]
