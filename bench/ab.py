@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 import orjson  # noqa: E402
 
 from bench import run  # noqa: E402
+from bench.vacuum import Vacuumer  # noqa: E402
 
 PORTS = {"A": 8771, "B": 8772}
 
@@ -61,7 +62,7 @@ def main() -> None:
                                              root=root.resolve(), port=PORTS[name], log_name=f"ab-{name}.log")
             print(f"{name} = {root.resolve()}: warming up ({args.sweeps} sweeps)", flush=True)
             run.warm_up(manifest, args.sweeps, base=f"http://127.0.0.1:{PORTS[name]}")
-        vacuumer = run.Vacuumer(args.dsn)
+        vacuumer = Vacuumer(args.dsn)
         vacuumer.start()
         print(f"database: {vacuumer.describe()}", flush=True)
         results: dict[str, list[dict]] = {"A": [], "B": []}

@@ -24,7 +24,6 @@ import resource
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 
@@ -36,6 +35,7 @@ import psycopg2  # noqa: E402
 import requests  # noqa: E402
 
 from bench import cpu_split  # noqa: E402
+from bench.vacuum import Vacuumer  # noqa: E402
 from db.dsn import with_dbname  # noqa: E402
 
 OUT = ROOT / ".bench"
@@ -83,61 +83,6 @@ def drop_database(admin: str, dsn: str) -> None:
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[-1].split("?")[0]}" WITH (FORCE)')
     conn.close()
-
-
-class Vacuumer(threading.Thread):
-    """Stands in for autovacuum when the server runs without it: ``VACUUM (ANALYZE)`` of the
-    benchmark database now (``start``) and then every ``interval`` seconds, autovacuum's default
-    naptime, until ``stop``. Production runs autovacuum; this machine's CI configuration turns it
-    off. Without it every v2 score leaves a dead ``registry_score`` row that nothing reclaims, and
-    the planner keeps the statistics of the freshly seeded tables while bulk POSTs grow the stamp
-    history of their addresses tenfold (it then reads that history through the wrong index)."""
-
-    def __init__(self, dsn: str, interval: float = 60.0):
-        super().__init__(name="bench-vacuum", daemon=True)
-        self.dsn, self.interval, self.runs = dsn, interval, 0
-        self._stopped = threading.Event()
-        self.needed = autovacuum_off(dsn)
-
-    def start(self) -> None:
-        if self.needed:
-            self.vacuum()
-            super().start()
-
-    def run(self) -> None:
-        while not self._stopped.wait(self.interval):
-            self.vacuum()
-
-    def vacuum(self) -> None:
-        conn = psycopg2.connect(self.dsn)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute("VACUUM (ANALYZE)")
-            self.runs += 1
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self.is_alive():
-            self.join(timeout=120)
-
-    def describe(self) -> str:
-        if not self.needed:
-            return "autovacuum on"
-        return (f"autovacuum off on this server: `VACUUM (ANALYZE)` every {self.interval:.0f} s "
-                f"in its place ({self.runs} runs)")
-
-
-def autovacuum_off(dsn: str) -> bool:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW autovacuum")
-            return cur.fetchone()[0] == "off"
-    finally:
-        conn.close()
 
 
 # --- the service --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import orjson
 import psycopg2
@@ -116,9 +117,7 @@ def test_ab_serves_both_checkouts_and_alternates_the_runs(tmp_path):
 
 
 def test_vacuumer_stands_in_for_autovacuum_only_when_the_server_runs_without_it():
-    import time
-
-    from bench.run import Vacuumer
+    from bench.vacuum import Vacuumer
 
     dsn = dbutil.create_database("bench_vacuum")
     try:
@@ -141,9 +140,64 @@ def test_vacuumer_stands_in_for_autovacuum_only_when_the_server_runs_without_it(
             dead, vacuumed, analyzed = cur.fetchone()
         conn.close()
         if off:
-            assert vacuumer.runs >= 2 and vacuumed and analyzed and dead == 0
+            assert vacuumer.passes >= 2 and vacuumed and analyzed and dead == 0
             assert vacuumer.describe().startswith("autovacuum off on this server")
         else:
-            assert vacuumer.runs == 0 and vacuumer.describe() == "autovacuum on"
+            assert vacuumer.passes == 0 and vacuumer.describe() == "autovacuum on"
     finally:
         dbutil.drop_database(dsn)
+
+
+def test_vacuumer_pass_follows_autovacuums_rules_and_throttle():
+    """Only the tables autovacuum would pick, with the action it would take, at its cost delay."""
+    from bench.vacuum import Vacuumer, needs, throttle
+
+    dsn = dbutil.create_database("bench_vacuum_rules")
+    try:
+        # Each step on a connection of its own: a backend's statistics reach the server when it exits,
+        # so the ANALYZE must come after the inserts are counted, and the pass after the changes.
+        run_sql(dsn, *[f"CREATE TABLE {table} (id int PRIMARY KEY, n int) WITH (autovacuum_enabled = false);"
+                       f"INSERT INTO {table} SELECT g, 0 FROM generate_series(1, {rows}) g"
+                       # the server's own autovacuum, where it runs, must leave these tables to the pass
+                       for table, rows in (("churned", 100), ("calm", 1000), ("appended", 1000))])
+        run_sql(dsn, "VACUUM (ANALYZE) calm", "VACUUM (ANALYZE) appended")
+        run_sql(dsn, "UPDATE churned SET n = 1",             # 100 dead of 100: vacuum and analyze
+                "UPDATE calm SET n = 1 WHERE id <= 10",      # 10 of 1,000: below both thresholds
+                # 1,300 new rows of 1,000: over the insert threshold (1,000 + 0.2 x 1,000) and the analyze one
+                "INSERT INTO appended SELECT g, 0 FROM generate_series(1001, 2300) g")
+        vacuumer = Vacuumer(dsn)
+        done = dict(vacuumer.autovacuum_pass())
+        assert done == {"public.churned": "VACUUM (ANALYZE)", "public.appended": "VACUUM (ANALYZE)"}
+        assert (vacuumer.vacuumed, vacuumer.analyzed, vacuumer.passes) == (2, 2, 1)
+        assert vacuumer.autovacuum_pass() == []  # nothing changed since
+        conn = psycopg2.connect(dsn)
+        with conn.cursor() as cur:
+            cur.execute("SELECT relname, n_dead_tup, last_vacuum IS NOT NULL FROM pg_stat_user_tables "
+                        "WHERE relname IN ('appended', 'calm', 'churned') ORDER BY 1")
+            assert cur.fetchall() == [("appended", 0, True), ("calm", 10, True), ("churned", 0, True)]
+            cur.execute("SHOW autovacuum_vacuum_cost_delay")
+            server_delay = cur.fetchone()[0]
+        conn.close()
+        assert vacuumer.interval == vacuumer.settings["autovacuum_naptime"]
+        settings = vacuumer.settings
+        assert throttle(settings)[0] == (settings["vacuum_cost_delay"] if server_delay == "-1"
+                                         else float(server_delay.removesuffix("ms")))
+        assert throttle({**settings, "autovacuum_vacuum_cost_delay": -1, "vacuum_cost_delay": 7,
+                         "autovacuum_vacuum_cost_limit": -1, "vacuum_cost_limit": 300}) == (7, 300)
+        dead_limit = settings["autovacuum_vacuum_threshold"] + settings["autovacuum_vacuum_scale_factor"] * 1000
+        changed_limit = settings["autovacuum_analyze_threshold"] + settings["autovacuum_analyze_scale_factor"] * 1000
+        assert needs(settings, 1000, dead_limit + 1, 0, 0) == (True, False)
+        assert needs(settings, 1000, dead_limit, 0, changed_limit + 1) == (False, True)
+    finally:
+        dbutil.drop_database(dsn)
+
+
+def run_sql(dsn: str, *statements: str) -> None:
+    """Each statement in autocommit on one new connection, closed (its statistics sent) with a pause."""
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+    conn.close()
+    time.sleep(0.3)
