@@ -1,8 +1,8 @@
 """The stamp store of an address (ceramic cache): writes that rescore atomically, reads, the UI score.
 
-A write is one transaction: lock the address, soft-delete the replaced providers, insert the new
-stamps, rescore, read the live stamps back, commit. Any failure (including the scorer) rolls back the
-whole write, so the previous stamps stay live.
+A write is one transaction: lock the address, soft-delete the replaced providers and insert the new
+stamps (one round trip), rescore, read the live stamps back, commit. Any failure (including the
+scorer) rolls back the whole write, so the previous stamps stay live.
 """
 from __future__ import annotations
 
@@ -77,10 +77,10 @@ class StampService:
 
         def transaction() -> WriteResult:
             with self._pool.transaction() as cur:
-                deleted = sql.lock_and_soft_delete(cur, address, community_id, providers)
+                deleted, inserted = sql.replace_stamps(cur, address, community_id, providers, rows,
+                                                       source_app, community_id)
                 if require_existing and not deleted:
                     raise NotFound("Unable to find stamp to delete.")
-                inserted = sql.insert(cur, address, rows, source_app, community_id)
                 if len(inserted) != len(rows):
                     # A writer that does not take this address's lock (another community's path)
                     # inserted a live row in between: start over.

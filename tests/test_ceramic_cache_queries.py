@@ -1,4 +1,5 @@
-"""db/queries/ceramic_cache.py against PostgreSQL: the write path's stamp listing equals a full read."""
+"""db/queries/ceramic_cache.py against PostgreSQL: the write's one-message replace, and its stamp listing
+equals a full read."""
 import orjson
 import psycopg2
 import pytest
@@ -27,7 +28,9 @@ def test_listing_with_the_inserted_texts_equals_the_full_read(world, conn):
 
     with conn.cursor() as cur:
         rows = [new_row(world.credential(address, p)) for p in ("New1", "New2")]
-        inserted = sql.insert(cur, address, rows, 1, None)
+        deleted, inserted = sql.replace_stamps(cur, address, world.community({"New1": 1}), ["New1", "New2"],
+                                               rows, 1, None)
+        assert deleted == 0
         known = {row_id: text for row_id, _, text in inserted}
         assembled = orjson.loads(sql.live_stamps_json(cur, address, known))
         full = orjson.loads(sql.live_stamps_json(cur, address))
@@ -35,6 +38,32 @@ def test_listing_with_the_inserted_texts_equals_the_full_read(world, conn):
     assert assembled == full
     assert [s["provider"] for s in full] == ["New2", "New1", "Old3", "Old1"]  # newest first, NULL last
     assert {s["id"] for s in full} >= set(known)
+
+
+def test_replace_soft_deletes_then_inserts_in_one_statement_message(world, conn):
+    address = new_address()
+    community = world.community({"A": 1})
+    kept = world.cache(address, world.credential(address, "Kept"))
+    replaced = world.cache(address, world.credential(address, "A"))
+    removed = world.cache(address, world.credential(address, "B"))
+    credential = world.credential(address, "A")
+    with conn.cursor() as cur:
+        deleted, inserted = sql.replace_stamps(cur, address, community, ["A", "B"], [new_row(credential)], 1, community)
+        cur.execute("SELECT id, provider, deleted_at IS NULL, source_scorer_id FROM ceramic_cache_ceramiccache "
+                    "WHERE address = %s ORDER BY id", (address,))
+        rows = cur.fetchall()
+        cur.execute("SELECT count(*) FROM registry_passport WHERE address = %s AND community_id = %s",
+                    (address, community))
+        passports = cur.fetchone()[0]
+        only_delete = sql.replace_stamps(cur, address, community, ["Kept", "Nothing"], [], 1, community)
+    assert deleted == 2  # the replaced provider's row and the removed one
+    [(new_id, version, text)] = inserted
+    assert version > 0 and orjson.loads(text) == credential
+    # the new "A" went in although the old one was live when the statement began
+    assert rows == [(kept, "Kept", True, None), (replaced, "A", False, None), (removed, "B", False, None),
+                    (new_id, "A", True, community)]
+    assert passports == 1  # the address's lock row
+    assert only_delete == (1, [])
 
 
 def test_listing_of_an_address_without_stamps_is_an_empty_array(conn):

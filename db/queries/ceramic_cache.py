@@ -16,44 +16,51 @@ class NewRow:
     expiration_date: datetime | None
 
 
-def lock_and_soft_delete(cur, address: str, community_id: int, providers: list[str]) -> int:
-    """Serialize writers of one address, then soft-delete its live stamps of ``providers``; returns
-    how many were deleted. Both statements travel in one message and run in order.
+# Serializes the writers of one address: upserting its passport row takes a row lock that a
+# concurrent writer waits on until this transaction ends (no session-level advisory lock, so nothing
+# pins a connection behind RDS Proxy).
+_LOCK = """INSERT INTO registry_passport (address, community_id) VALUES (%(address)s, %(community_id)s)
+           ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address;
+"""
 
-    The lock: upserting the address's passport row takes a row lock that a concurrent writer waits
-    on until this transaction ends (no session-level advisory lock, so nothing pins a connection
-    behind RDS Proxy)."""
-    cur.execute("""INSERT INTO registry_passport (address, community_id) VALUES (%(address)s, %(community_id)s)
-                   ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address;
-                   UPDATE ceramic_cache_ceramiccache SET deleted_at = now(), updated_at = now()
-                   WHERE address = %(address)s AND provider = ANY(%(providers)s) AND type = 1
-                     AND deleted_at IS NULL""",
-                {"address": address, "community_id": community_id, "providers": providers})
-    return cur.rowcount
+_SOFT_DELETE = """UPDATE ceramic_cache_ceramiccache SET deleted_at = now(), updated_at = now()
+                  WHERE address = %(address)s AND provider = ANY(%(providers)s) AND type = 1
+                    AND deleted_at IS NULL"""
+
+# The scalar subquery runs the soft delete to completion before the first row is inserted (a
+# data-modifying CTE that nothing waits on would run after the INSERT). Rows this transaction has
+# just soft-deleted are dead to the conflict check, so a replaced provider's new row goes in.
+_REPLACE = """WITH deleted AS (""" + _SOFT_DELETE + """ RETURNING 1)
+INSERT INTO ceramic_cache_ceramiccache
+  (type, address, provider, stamp, created_at, updated_at, compose_db_save_status,
+   compose_db_stream_id, issuance_date, expiration_date, proof_value, source_app, source_scorer_id)
+SELECT 1, %(address)s, p, s, now(), now(), 'pending', '', i, e, v, %(app)s, %(scorer)s
+FROM unnest(%(providers_new)s::text[], %(stamps)s::jsonb[], %(issued)s::timestamptz[],
+            %(expires)s::timestamptz[], %(proofs)s::text[]) AS t(p, s, i, e, v)
+WHERE (SELECT count(*) FROM deleted) >= 0
+ON CONFLICT (type, address, provider) WHERE deleted_at IS NULL DO NOTHING
+RETURNING id, xmin::text::bigint, stamp::text, (SELECT count(*) FROM deleted)"""
 
 
-def insert(cur, address: str, rows: list[NewRow], source_app: int | None,
-           source_scorer_id: int | None) -> list[tuple[int, int, str]]:
-    """Insert live rows; returns (id, row version, stored credential JSON text) of those that went in
-    (a concurrent live row for a provider is skipped)."""
+def replace_stamps(cur, address: str, community_id: int, providers: list[str], rows: list[NewRow],
+                   source_app: int | None, source_scorer_id: int | None) -> tuple[int, list[tuple[int, int, str]]]:
+    """Lock the address, soft-delete its live stamps of ``providers``, insert ``rows`` as live stamps:
+    one round trip, statements in that order. Returns how many stamps were soft-deleted and (id, row
+    version, stored credential JSON text) of the rows that went in; a row whose provider has a live
+    row a concurrent writer inserted is skipped. The count is known only when a row went in or
+    none was to: without any, callers retry the conflict anyway."""
+    params = {"address": address, "community_id": community_id, "providers": providers}
     if not rows:
-        return []
-    cur.execute(
-        """INSERT INTO ceramic_cache_ceramiccache
-             (type, address, provider, stamp, created_at, updated_at, compose_db_save_status,
-              compose_db_stream_id, issuance_date, expiration_date, proof_value, source_app,
-              source_scorer_id)
-           SELECT 1, %(address)s, p, s, now(), now(), 'pending', '', i, e, v, %(app)s, %(scorer)s
-           FROM unnest(%(providers)s::text[], %(stamps)s::jsonb[], %(issued)s::timestamptz[],
-                       %(expires)s::timestamptz[], %(proofs)s::text[]) AS t(p, s, i, e, v)
-           ON CONFLICT (type, address, provider) WHERE deleted_at IS NULL DO NOTHING
-           RETURNING id, xmin::text::bigint, stamp::text""",
-        {"address": address, "app": source_app, "scorer": source_scorer_id,
-         "providers": [r.provider for r in rows],
-         "stamps": [orjson.dumps(r.credential).decode() for r in rows],
-         "issued": [r.issuance_date for r in rows], "expires": [r.expiration_date for r in rows],
-         "proofs": [r.proof_value for r in rows]})
-    return cur.fetchall()
+        cur.execute(_LOCK + _SOFT_DELETE, params)
+        return cur.rowcount, []
+    params.update({"app": source_app, "scorer": source_scorer_id,
+                   "providers_new": [r.provider for r in rows],
+                   "stamps": [orjson.dumps(r.credential).decode() for r in rows],
+                   "issued": [r.issuance_date for r in rows], "expires": [r.expiration_date for r in rows],
+                   "proofs": [r.proof_value for r in rows]})
+    cur.execute(_LOCK + _REPLACE, params)
+    returned = cur.fetchall()
+    return (returned[0][3] if returned else 0), [(row_id, version, text) for row_id, version, text, _ in returned]
 
 
 _LIVE = """FROM ceramic_cache_ceramiccache cc
