@@ -1,4 +1,11 @@
-"""Every error leaves the service as JSON ``{"detail": ...}`` with Python's status codes and messages."""
+"""Every error leaves the service as JSON ``{"detail": ..., "error": ...}`` with Python's status
+codes and messages.
+
+Both keys, because production clients read either: Django's own routes answer ``{"detail": msg}``
+and the AWS Lambda handlers that serve ``/v2`` and ``/ceramic-cache`` in production answer
+``{"error": msg}`` (``api/aws_lambdas/utils.py``). ``error`` is always one line of text: the message
+itself, or for a list of validation problems a summary of them.
+"""
 from __future__ import annotations
 
 import logging
@@ -13,6 +20,33 @@ from db.pool import DatabaseUnavailable
 log = logging.getLogger("app.errors")
 
 RETRY_AFTER_SECONDS = 1
+# Python (django-ninja, DEBUG off) answers a body that is not JSON with exactly this text.
+UNPARSABLE_BODY = "Cannot parse request body"
+
+
+def error_body(detail) -> dict:
+    """The error body for ``detail`` (a message, or a list of ``{"loc", "msg"}`` problems)."""
+    return {"detail": detail, "error": detail if isinstance(detail, str) else summary(detail)}
+
+
+def summary(problems) -> str:
+    """One line for a list of validation problems: the first one, and how many more there are."""
+    if not isinstance(problems, list) or not problems:
+        return "Invalid request."
+    first = problems[0]
+    if isinstance(first, dict):
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        text = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+    else:
+        text = str(first)
+    more = len(problems) - 1
+    return f"Invalid request: {text}" + (f" (and {more} more)" if more else "")
+
+
+def set_error(resp: falcon.Response, status, detail) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = orjson.dumps(error_body(detail))
 
 
 def _detail_of(exc: falcon.HTTPError):
@@ -26,24 +60,23 @@ def _detail_of(exc: falcon.HTTPError):
 
 def serialize_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = orjson.dumps({"detail": _detail_of(exc)})
+    resp.data = orjson.dumps(error_body(_detail_of(exc)))
 
 
 def handle_service_error(req, resp, exc: ServiceError, params) -> None:
-    resp.status = exc.status
-    resp.media = {"detail": exc.detail}
+    set_error(resp, exc.status, exc.detail)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        resp.set_header("Retry-After", str(retry_after))
 
 
-def handle_malformed_body(req, resp, exc: falcon.MediaMalformedError, params) -> None:
-    cause = exc.__cause__
-    reason = str(cause) if cause is not None else "malformed JSON"
-    resp.status = falcon.HTTP_400
-    resp.media = {"detail": f"Cannot parse request body ({reason})"}
+def handle_malformed_body(req, resp, exc: falcon.HTTPBadRequest, params) -> None:
+    # The parser's own text (position, character) stays out of the body, as in Python's production.
+    set_error(resp, falcon.HTTP_400, UNPARSABLE_BODY)
 
 
 def handle_validation_error(req, resp, exc: ValidationError, params) -> None:
-    resp.status = falcon.HTTP_422
-    resp.media = {"detail": flatten_validation_messages(exc.messages)}
+    set_error(resp, falcon.HTTP_422, flatten_validation_messages(exc.messages))
 
 
 def flatten_validation_messages(messages, location=("body",)) -> list[dict]:
@@ -63,9 +96,8 @@ def flatten_validation_messages(messages, location=("body",)) -> list[dict]:
 
 def handle_database_unavailable(req, resp, exc: DatabaseUnavailable, params) -> None:
     log.warning("database unavailable: %s", exc)
-    resp.status = falcon.HTTP_503
+    set_error(resp, falcon.HTTP_503, "Service temporarily unavailable, please retry.")
     resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
-    resp.media = {"detail": "Service temporarily unavailable, please retry."}
 
 
 def handle_unexpected(req, resp, exc: Exception, params) -> None:
@@ -73,8 +105,7 @@ def handle_unexpected(req, resp, exc: Exception, params) -> None:
         raise exc
     log.exception("unhandled error on %s %s", req.method, req.path,
                   extra={"request_id": getattr(req.context, "request_id", None)})
-    resp.status = falcon.HTTP_500
-    resp.media = {"detail": "Internal server error"}
+    set_error(resp, falcon.HTTP_500, "Internal server error")
 
 
 def install(app: falcon.App) -> None:
@@ -85,3 +116,4 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(DatabaseUnavailable, handle_database_unavailable)
     app.add_error_handler(ValidationError, handle_validation_error)
     app.add_error_handler(falcon.MediaMalformedError, handle_malformed_body)
+    app.add_error_handler(falcon.MediaNotFoundError, handle_malformed_body)  # an empty body

@@ -4,7 +4,7 @@ from __future__ import annotations
 import falcon
 
 from db.pool import DatabaseUnavailable
-from app.http_errors import RETRY_AFTER_SECONDS
+from app.http_errors import RETRY_AFTER_SECONDS, set_error
 
 
 class Health:
@@ -24,8 +24,7 @@ class Ready:
         try:
             self._pool.ping()
         except DatabaseUnavailable:
-            resp.status = falcon.HTTP_503
+            set_error(resp, falcon.HTTP_503, "Database unavailable")
             resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
-            resp.media = {"detail": "Database unavailable"}
             return
         resp.media = {"status": "ok"}

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tests.conftest import BASE_ENV
 from tests.servers import gunicorn
 from tests.world import in_days, new_address
+from tests.errors import error
 
 SECRET = BASE_ENV["JWT_SECRET"]
 
@@ -148,7 +149,7 @@ def test_delete_of_nothing_is_404_and_changes_nothing(env, world):
     before = state(world, address)
     resp = api.delete_json("/ceramic-cache/stamps/bulk", [{"provider": "Github"}], headers=bearer(address),
                            status=404)
-    assert resp.json == {"detail": "Unable to find stamp to delete."}
+    assert resp.json == error("Unable to find stamp to delete.")
     assert state(world, address) == before
 
 
@@ -162,7 +163,7 @@ def test_scorer_failure_after_soft_delete_keeps_previous_stamps(env, world):
     world.query("DELETE FROM scorer_weighted_binaryweightedscorer WHERE scorer_ptr_id = %s", scorer_id)
     resp = api.post_json("/ceramic-cache/stamps/bulk", entries(world, address, "Google", "Github"),
                          headers=bearer(address), status=500)
-    assert resp.json == {"detail": "Unexpected error while submitting passport"}
+    assert resp.json == error("Unexpected error while submitting passport")
     assert state(world, address) == before
 
 
@@ -221,7 +222,7 @@ def test_more_than_100_stamps_is_422(env, world):
     before = state(world, address)
     resp = api.post_json("/ceramic-cache/stamps/bulk", [{"provider": f"P{i}", "stamp": stamp} for i in range(101)],
                          headers=bearer(address), status=422)
-    assert resp.json == {"detail": "You have submitted too many stamps."}
+    assert resp.json == error("You have submitted too many stamps.")
     assert state(world, address) == before
 
 
@@ -235,7 +236,7 @@ def test_huge_and_malformed_bodies(env, world):
     assert resp.json["detail"].startswith("Request body is too large")
     resp = api.post("/ceramic-cache/stamps/bulk", '{"not":"a list"', content_type="application/json",
                     headers=bearer(address), status=400)
-    assert resp.json["detail"].startswith("Cannot parse request body")
+    assert resp.json == error("Cannot parse request body")
     assert state(world, address) == before
 
 
@@ -272,7 +273,7 @@ def test_token_failures_are_401_and_write_nothing(env, world, case):
     before = state(world, address)
     resp = api.post_json("/ceramic-cache/stamps/bulk", entries(world, address, "Google"), headers=headers,
                          status=401)
-    assert set(resp.json) == {"detail"}
+    assert set(resp.json) == {"detail", "error"}
     assert state(world, address) == before
 
 
@@ -299,7 +300,7 @@ def test_did_with_invalid_address_is_400_and_writes_nothing(env, world):
     headers = {"Authorization": "Bearer " + token(address, did="did:pkh:eip155:1:0xnothex")}
     resp = api.post_json("/ceramic-cache/stamps/bulk", entries(world, address, "Google"), headers=headers,
                          status=400)
-    assert resp.json == {"detail": "Invalid address."}
+    assert resp.json == error("Invalid address.")
     assert live(world, "0xnothex") == [] and live(world, address) == []
 
 
@@ -310,7 +311,7 @@ def test_ui_score_for_another_address_is_401_and_scores_nothing(env, world):
     mine, theirs = new_address(), new_address()
     world.stamp(theirs, "Google")
     resp = api.get(f"/ceramic-cache/score/{theirs}", headers=bearer(mine), status=401)
-    assert set(resp.json) == {"detail"}
+    assert set(resp.json) == {"detail", "error"}
     assert state(world, theirs)[1] == [] and state(world, theirs)[4] == [(0,)]
 
 
@@ -359,7 +360,7 @@ def test_stamp_listing(env, world):
     assert len(state(world, address)[1]) == 1
     assert api.get(f"/ceramic-cache/stamp?address={new_address()}").json == {"success": True, "stamps": []}
     assert api.get("/ceramic-cache/stamp", status=422).json["detail"][0]["loc"] == ["query", "address"]
-    assert api.get("/ceramic-cache/stamp?address=0xnothex", status=400).json == {"detail": "Invalid address."}
+    assert api.get("/ceramic-cache/stamp?address=0xnothex", status=400).json == error("Invalid address.")
 
 
 def test_weights(env):
@@ -370,8 +371,8 @@ def test_weights(env):
 
 def test_weights_of_a_missing_scorer_is_500(make_app):
     _, app = make_app(CERAMIC_CACHE_SCORER_ID=987654321)
-    assert webtest.TestApp(app).get("/ceramic-cache/weights", status=500).json == {
-        "detail": "Unable to retrieve configured scorer!"}
+    assert webtest.TestApp(app).get("/ceramic-cache/weights", status=500).json == error(
+        "Unable to retrieve configured scorer!")
 
 
 # --- concurrency ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import webtest
 
 from tests.conftest import BASE_ENV
 from tests.world import in_days, new_address
+from tests.errors import error
 
 INTERNAL = {"Authorization": BASE_ENV["INTERNAL_API_KEY"]}
 
@@ -44,7 +45,7 @@ ROUTES = [("GET", "/internal/embed/score/1/0x" + "a" * 40), ("GET", "/internal/e
 def test_internal_routes_need_the_internal_key(api, method, path, headers):
     resp = api.request(path, method=method, headers=headers, body=b"[]", content_type="application/json",
                        expect_errors=True)
-    assert resp.status_int == 401 and resp.json == {"detail": "Unauthorized"}
+    assert resp.status_int == 401 and resp.json == error("Unauthorized")
 
 
 # --- validate-api-key --------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def test_validate_api_key_refusals(api, world, ceramic, case):
         "internal key": INTERNAL,
     }[case]
     resp = api.get("/internal/embed/validate-api-key", headers=headers, status=401)
-    assert resp.json == {"detail": "Invalid API Key."}
+    assert resp.json == error("Invalid API Key.")
 
 
 # --- embed stamps and score --------------------------------------------------------------------
@@ -133,12 +134,12 @@ def test_embed_add_stamps_refusals_write_nothing(api, world, ceramic, case, stat
     elif case == "not an object":
         body = [stamp]
     resp = api.post_json(target, body, headers=INTERNAL, status=status)
-    assert set(resp.json) == {"detail"}
+    assert set(resp.json) == {"detail", "error"}
     assert state(world, address) == before
     if case == "unknown scorer":
-        assert resp.json == {"detail": "Community matching query does not exist."}
+        assert resp.json == error("Community matching query does not exist.")
     if case == "too many stamps":
-        assert resp.json == {"detail": "You have submitted too many stamps."}
+        assert resp.json == error("You have submitted too many stamps.")
 
 
 def test_embed_score(api, world, ceramic):
@@ -156,9 +157,9 @@ def test_embed_score(api, world, ceramic):
 def test_embed_score_refusals(api, ceramic):
     address = new_address()
     assert api.get(f"/internal/embed/score/987654321/{address}", headers=INTERNAL, status=400).json == \
-        {"detail": "Invalid scorer_id"}
+        error("Invalid scorer_id")
     assert api.get(f"/internal/embed/score/{ceramic}/0xnothex", headers=INTERNAL, status=400).json == \
-        {"detail": "Invalid address."}
+        error("Invalid address.")
     api.get(f"/internal/embed/score/abc/{address}", headers=INTERNAL, status=422)
 
 
@@ -206,9 +207,9 @@ def test_check_bans_semantics(api, world):
 def test_check_bans_refusals(api, world):
     a, b = new_address(), new_address()
     assert api.post_json("/internal/check-bans", [], headers=INTERNAL, status=400).json == \
-        {"detail": "Must provide valid credential(s)"}
+        error("Must provide valid credential(s)")
     assert api.post_json("/internal/check-bans", [subject(a), subject(b)], headers=INTERNAL, status=400).json == \
-        {"detail": "All credentials must be issued to the same address"}
+        error("All credentials must be issued to the same address")
     no_hash = {"credentialSubject": {"id": f"did:pkh:eip155:1:{a}", "provider": "Github",
                                      "nullifiers": ["v0:n"]}}
     resp = api.post_json("/internal/check-bans", [no_hash, no_hash], headers=INTERNAL, status=422)
@@ -231,7 +232,7 @@ def test_check_revocations(api, world):
     assert api.post_json("/internal/check-revocations", {"proof_values": []}, headers=INTERNAL).json == []
     resp = api.post_json("/internal/check-revocations", {"proof_values": ["p"] * 101}, headers=INTERNAL,
                          status=422)
-    assert resp.json == {"detail": "You have submitted too many stamps."}
+    assert resp.json == error("You have submitted too many stamps.")
     api.post_json("/internal/check-revocations", {"values": []}, headers=INTERNAL, status=422)
 
 
@@ -256,7 +257,7 @@ def test_credential_definition(api, world):
     assert api.get(f"/internal/customization/credential/{encoded}", headers=INTERNAL).json == \
         {"ruleset": definition}
     assert api.get("/internal/customization/credential/Nope%23x", headers=INTERNAL, status=404).json == \
-        {"detail": "Not Found"}
+        error("Not Found")
 
 
 def test_gtc_stakes(api, world):
@@ -272,7 +273,7 @@ def test_gtc_stakes(api, world):
         (address, "1000.500000000000000000", 12345678), (other, "500.250000000000000000", 12345680)]
     assert items[0]["lock_time"] == "2026-10-29T08:39:47.628836+00:00" and items[0]["chain"] == 1
     assert api.get(f"/internal/stake/gtc/{new_address()}", headers=INTERNAL).json == {"items": []}
-    assert api.get("/internal/stake/gtc/0xnothex", headers=INTERNAL, status=400).json == {"detail": "Invalid address."}
+    assert api.get("/internal/stake/gtc/0xnothex", headers=INTERNAL, status=400).json == error("Invalid address.")
 
 
 def test_legacy_gtc_stakes(api, world):
@@ -320,4 +321,4 @@ def test_contributor_statistics(api, world):
     assert api.get("/internal/cgrants/contributor_statistics", headers=INTERNAL, status=422).json["detail"][0][
         "loc"] == ["query", "address"]
     assert api.get("/internal/cgrants/contributor_statistics?address=0xno", headers=INTERNAL, status=400).json == \
-        {"detail": "Invalid address."}
+        error("Invalid address.")

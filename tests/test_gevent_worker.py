@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from tests.servers import gunicorn
+from tests.errors import error
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ def test_health_and_errors_through_gunicorn(gunicorn_server):
     resp = requests.get(gunicorn_server + "/health", timeout=5)
     assert resp.json() == {"status": "ok"} and resp.headers["X-Request-ID"]
     resp = requests.get(gunicorn_server + "/nowhere", timeout=5)
-    assert resp.status_code == 404 and resp.json() == {"detail": "Not Found"}
+    assert resp.status_code == 404 and resp.json() == error("Not Found")
 
 
 def test_keep_alive_connections_are_closed_after_the_configured_number_of_requests(database_url):

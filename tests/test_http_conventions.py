@@ -1,4 +1,4 @@
-"""Every status the service can return is JSON {"detail": ...}; request ids, CORS, access log."""
+"""Every status the service can return is JSON {"detail": ..., "error": ...}; request ids, CORS, access log."""
 import logging
 
 import marshmallow
@@ -7,6 +7,7 @@ import webtest
 
 from app.errors import NotFound, Unauthorized, Unprocessable
 from db.pool import DatabaseUnavailable
+from tests.errors import error
 
 
 class Probe:
@@ -46,28 +47,29 @@ def test_health_is_json(app):
 
 def test_unknown_route_is_json_404(app):
     resp = app.get("/no/such/route", status=404)
-    assert resp.json == {"detail": "Not Found"}
+    assert resp.json == error("Not Found")
 
 
 def test_wrong_method_is_json_405(app):
     resp = app.delete("/health", status=405)
-    assert resp.json == {"detail": "Method Not Allowed"}
+    assert resp.json == error("Method Not Allowed")
     assert "GET" in resp.headers["Allow"]
 
 
 def test_malformed_json_is_400(app):
     resp = app.post("/probe/echo", '{"not": "a list"', content_type="application/json", status=400)
-    assert resp.json["detail"].startswith("Cannot parse request body (")
+    # Python's production text, without the parser's position (its DEBUG build adds that).
+    assert resp.json == error("Cannot parse request body")
 
 
 def test_empty_json_body_is_400(app):
     resp = app.post("/probe/echo", "", content_type="application/json", status=400)
-    assert resp.json == {"detail": "Could not parse an empty JSON body"}
+    assert resp.json == error("Cannot parse request body")
 
 
 def test_body_over_limit_is_413_before_parsing(app):
     resp = app.post("/probe/echo", "[" + "1," * 2000 + "1]", content_type="application/json", status=413)
-    assert resp.json == {"detail": "Request body is too large (limit 2048 bytes)."}
+    assert resp.json == error("Request body is too large (limit 2048 bytes).")
 
 
 def test_chunked_body_over_limit_is_413(app):
@@ -88,27 +90,32 @@ def test_chunked_body_under_limit_is_parsed(app):
     assert app.do_request(req, status=200).json == {"got": [1, 2]}
 
 
-@pytest.mark.parametrize("kind, status, detail", [
-    ("unauthorized", 401, "Invalid API Key."),
-    ("notfound", 404, "No scorer matches the given criteria."),
-    ("unprocessable", 422, "You have submitted too many stamps."),
-    ("validation", 422, [{"loc": ["body", "stamps", "0", "provider"],
-                          "msg": "Missing data for required field."}]),
+@pytest.mark.parametrize("kind, status, body", [
+    ("unauthorized", 401, error("Invalid API Key.")),
+    ("notfound", 404, error("No scorer matches the given criteria.")),
+    ("unprocessable", 422, error("You have submitted too many stamps.")),
+    ("validation", 422, {
+        "detail": [{"loc": ["body", "stamps", "0", "provider"], "msg": "Missing data for required field."}],
+        "error": "Invalid request: body.stamps.0.provider: Missing data for required field."}),
 ])
-def test_service_errors_keep_python_status_and_detail(app, kind, status, detail):
-    assert app.get(f"/probe/fail/{kind}", status=status).json == {"detail": detail}
+def test_service_errors_keep_python_status_and_detail(app, kind, status, body):
+    """Python's status and message under "detail" (Django's routes) and "error" (its Lambdas);
+    a list of problems is summed up in one line under "error"."""
+    resp = app.get(f"/probe/fail/{kind}", status=status)
+    assert resp.json == body
+    assert list(resp.json) == ["detail", "error"]
 
 
 def test_database_unavailable_is_503_with_retry_after(app):
     resp = app.get("/probe/fail/database", status=503)
     assert resp.headers["Retry-After"] == "1"
-    assert set(resp.json) == {"detail"}
+    assert set(resp.json) == {"detail", "error"}
 
 
 def test_unexpected_exception_is_500_without_internals(app, caplog):
     with caplog.at_level(logging.ERROR):
         resp = app.get("/probe/fail/boom", status=500, headers={"X-Request-ID": "req-500"})
-    assert resp.json == {"detail": "Internal server error"}
+    assert resp.json == error("Internal server error")
     assert "hunter2" not in resp.text
     logged = [r for r in caplog.records if r.name == "app.errors"]
     assert len(logged) == 1 and logged[0].request_id == "req-500"

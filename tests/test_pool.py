@@ -9,6 +9,7 @@ import webtest
 
 from db.pool import DatabaseUnavailable, Pool, PoolTimeout, TransactionConflict
 from tests.tcpproxy import TcpProxy
+from tests.errors import error
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def test_pool_exhaustion_gives_fast_503(make_app):
         resp = client.get("/ready", status=503)
         elapsed = time.monotonic() - started
     assert resp.headers["Retry-After"] == "1"
-    assert resp.json == {"detail": "Database unavailable"}
+    assert resp.json == error("Database unavailable")
     assert 0.25 <= elapsed < 2.0
     assert client.get("/ready").json == {"status": "ok"}  # released: serves again
 
@@ -129,7 +130,7 @@ def test_ready_follows_database_outage_and_recovery(make_app, database_url):
         proxy.stop()  # the server "crashes": open connections cut, new ones refused
         started = time.monotonic()
         assert client.get("/ready", status=503).headers["Retry-After"] == "1"
-        assert client.get("/ready", status=503).json == {"detail": "Database unavailable"}
+        assert client.get("/ready", status=503).json == error("Database unavailable")
         assert time.monotonic() - started < 3
 
         proxy.start()  # the server is back on the same address

@@ -7,6 +7,7 @@ import webtest
 from app import api_keys
 from tests.conftest import BASE_ENV
 from tests.world import in_days, new_address
+from tests.errors import error
 
 INTERNAL = {"Authorization": BASE_ENV["INTERNAL_API_KEY"]}
 
@@ -60,14 +61,14 @@ def test_key_in_authorization_header(api, scored):
 def test_missing_or_bad_keys_are_401(api, scored, headers):
     community, _, address, _ = scored
     resp = api.get(f"/v2/stamps/{community}/score/{address}", headers=headers, status=401)
-    assert resp.json == {"detail": "Invalid API Key."}
+    assert resp.json == error("Invalid API Key.")
 
 
 def test_wrong_secret_is_401_and_recorded(api, served, scored, world):
     community, key, address, key_id = scored
     wrong = key.split(".")[0] + ".wrongwrongwrongwrongwrongwrongwron"
     assert api.get(f"/v2/stamps/{community}/score/{address}", headers={"X-API-KEY": wrong},
-                   status=401).json == {"detail": "Invalid API Key."}
+                   status=401).json == error("Invalid API Key.")
     assert served[0].usage.flush()
     rows = world.query("SELECT status_code, error, path, base_path, headers->>'x-api-key' "
                        "FROM account_accountapikeyanalytics WHERE api_key_id = %s", key_id)
@@ -120,13 +121,13 @@ def test_key_of_another_account_is_404(api, scored, world):
     community, _, address, _ = scored
     _, other_key = world.api_key(world.account())
     resp = api.get(f"/v2/stamps/{community}/score/{address}", headers={"X-API-KEY": other_key}, status=404)
-    assert resp.json == {"detail": "No scorer matches the given criteria."}
+    assert resp.json == error("No scorer matches the given criteria.")
 
 
 def test_unknown_scorer_is_404(api, scored):
     _, key, address, _ = scored
     resp = api.get(f"/v2/stamps/424242424/score/{address}", headers={"X-API-KEY": key}, status=404)
-    assert resp.json == {"detail": "No scorer matches the given criteria."}
+    assert resp.json == error("No scorer matches the given criteria.")
     api.get(f"/v2/stamps/not-a-scorer/score/{address}", headers={"X-API-KEY": key}, status=404)
 
 
@@ -153,7 +154,7 @@ def test_zero_stamps_is_200(api, scored):
 def test_bad_address_is_400(api, scored, bad):
     community, key, _, _ = scored
     resp = api.get(f"/v2/stamps/{community}/score/{bad}", headers={"X-API-KEY": key}, status=400)
-    assert resp.json == {"detail": "Invalid address."}
+    assert resp.json == error("Invalid address.")
 
 
 def test_bad_key_beats_bad_address(api, scored):
@@ -172,8 +173,8 @@ def test_mixed_case_address_is_lowercased(api, scored):
 def test_internal_routes(api, scored, path):
     community, _, address, _ = scored
     url = path.format(c=community, a=address)
-    assert api.get(url, status=401).json == {"detail": "Unauthorized"}
-    assert api.get(url, headers={"Authorization": "wrong"}, status=401).json == {"detail": "Unauthorized"}
+    assert api.get(url, status=401).json == error("Unauthorized")
+    assert api.get(url, headers={"Authorization": "wrong"}, status=401).json == error("Unauthorized")
     assert api.get(url, headers={"Authorization": f"Bearer {BASE_ENV['INTERNAL_API_KEY']}"}, status=401)
     assert api.get(url, headers=INTERNAL).json["score"] == "3.00000"
     assert api.get(url, headers={"X-Internal-Secret": BASE_ENV["INTERNAL_API_KEY"]}).json["score"] == "3.00000"
@@ -182,7 +183,7 @@ def test_internal_routes(api, scored, path):
 def test_internal_unknown_community_and_bad_ids(api):
     address = new_address()
     assert api.get(f"/internal/score/v2/987654321/{address}", headers=INTERNAL, status=404).json == \
-        {"detail": "No Community matches the given query."}
+        error("No Community matches the given query.")
     resp = api.get(f"/internal/score/v2/abc/{address}", headers=INTERNAL, status=422)
     assert resp.json["detail"][0]["loc"] == ["path", "scorer_id"]
 
