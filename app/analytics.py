@@ -19,24 +19,40 @@ from db.queries import analytics as sql
 
 log = logging.getLogger(__name__)
 
-SENSITIVE_HEADERS = {"x-api-key", "authorization", "cookie", "x-internal-secret"}
+# Python's Lambda keeps the key's prefix (``<prefix>.***``); the other credentials a caller may send
+# are masked whole, as Python's Django middleware masks them.
+MASKED_HEADERS = frozenset({"authorization", "cookie", "x-internal-secret"})
+
+
+def masked_headers(headers: dict) -> dict:
+    """The request headers as Python's Lambda stores them: lowercase names (as the load balancer
+    hands them over), ``x-api-key`` reduced to its prefix, other credentials masked."""
+    masked = {}
+    for name, value in headers.items():
+        name = name.lower()
+        if name == "x-api-key":
+            value = value.split(".")[0] + ".***"
+        elif name in MASKED_HEADERS:
+            value = "***"
+        masked[name] = value
+    return masked
 
 
 def usage_row(*, api_key_id: str, path: str, status: int, headers: dict, query: dict,
               payload, response) -> dict:
-    """An analytics row; ``response`` may be the raw JSON bytes (decoded by the writer)."""
-    segments = [s for s in path.split("/") if s]
+    """An analytics row as Python's v2 Lambda writes it (``save_api_key_analytics``): the path and
+    its segments (``path.split("/")[1:]``), no ``base_path``, the query and masked headers, the
+    request body, the response body as a JSON *string* (Python stores the body text it returned),
+    the error message and the status. ``response`` may be the raw JSON bytes."""
     return {
         "created_at": datetime.now(timezone.utc), "path": path[:1000], "api_key_id": api_key_id,
-        "base_path": segments[0][:200] if segments else None, "error": None,
-        "headers": {k.lower(): ("***" if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()},
-        "path_segments": segments, "payload": payload, "query_params": query,
+        "base_path": None, "error": None, "headers": masked_headers(headers),
+        "path_segments": path.split("/")[1:], "payload": payload, "query_params": query,
         "response": response, "response_skipped": False, "status_code": status,
     }
 
 
-def _json_text(body) -> str | None:
-    """The response as JSON text for the jsonb column: raw bodies pass through undecoded."""
+def _body_text(body) -> str | None:
     if body is None:
         return None
     if isinstance(body, (bytes, bytearray)):
@@ -44,21 +60,23 @@ def _json_text(body) -> str | None:
     return orjson.dumps(body).decode()
 
 
-def _detail(text: str | None) -> str | None:
+def _error(text: str | None) -> str | None:
+    """The message of an error body (its one-line ``error``)."""
     try:
         body = orjson.loads(text) if text else None
     except orjson.JSONDecodeError:
         return None
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return detail if isinstance(detail, str) else None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
 
 
 def write_batch(pool, rows: list[dict]) -> None:
     """Write queued rows (``usage_row``) in one INSERT."""
     for row in rows:
-        row["response"] = _json_text(row["response"])
-        if row["status_code"] >= 400:  # decoded only for errors, to record the detail
-            row["error"] = _detail(row["response"])
+        text = _body_text(row["response"])
+        if row["status_code"] >= 400:  # decoded only for errors, to record the message
+            row["error"] = _error(text)
+        row["response"] = None if text is None else orjson.dumps(text).decode()  # a JSON string
     with pool.cursor() as cur:
         sql.insert_usage(cur, rows)
 

@@ -71,7 +71,9 @@ class RequestContext:
 
 
 class ApiKeyUsage:
-    """Queues one analytics row for every request whose API key was identified (even if refused)."""
+    """Queues one analytics row for every request whose API key was identified (even if refused).
+    Python's Lambda records the body it parsed after authenticating (``{}`` for a GET): an
+    authenticated request without a body records ``{}``, a refused one nothing."""
 
     def __init__(self, recorder):
         self._recorder = recorder
@@ -81,7 +83,9 @@ class ApiKeyUsage:
         key_id = getattr(req.context, "api_key_id", None)
         if key_id is None or not self._recorder.enabled:
             return
+        authenticated = getattr(req.context, "api_key_authenticated", False)
+        query = {name: value[-1] if isinstance(value, list) else value for name, value in req.params.items()}
         self._recorder.record(usage_row(
-            api_key_id=key_id, path=req.path, status=resp.status_code, headers=req.headers,
-            query=dict(req.params), payload=getattr(req.context, "payload", None),
+            api_key_id=key_id, path=req.env.get("PATH_INFO") or req.path, status=resp.status_code,
+            headers=req.headers, query=query, payload={} if authenticated else None,
             response=resp.data if resp.data is not None else resp.media))

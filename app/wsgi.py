@@ -25,5 +25,8 @@ application = create_app(config, services)
 gc.freeze()
 _log = logging.getLogger("app")
 _log.info("application ready", extra={"config": config.safe_summary()})
+if config.api_analytics_raw not in (None, "", "on", "off", "Off"):
+    _log.warning("FF_API_ANALYTICS=%r records nothing: only the exact value \"on\" turns analytics on "
+                 "(as in the Python service)", config.api_analytics_raw)
 if config.internal_auth_disabled:
     _log.warning("INTERNAL_AUTH_DISABLED is set: /internal/* endpoints accept requests without a key")

@@ -19,6 +19,7 @@ def require_api_key(req: falcon.Request, service: ApiKeyService, record: bool = 
         raise
     if record:
         req.context.api_key_id = api_key.id
+        req.context.api_key_authenticated = True
     return api_key
 
 

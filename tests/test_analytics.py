@@ -8,12 +8,12 @@ from db.pool import Pool
 def _rows(key_id: str) -> list[dict]:
     return [
         usage_row(api_key_id=key_id, path="/v2/stamps/1/score/0xabc", status=200,
-                  headers={"X-API-KEY": "secret", "Accept": "application/json"}, query={},
+                  headers={"X-API-KEY": "secret.key", "Accept": "application/json"}, query={},
                   payload=None, response=b'{"score": "1.00000", "n": [1, 2.5, null]}'),
         usage_row(api_key_id=key_id, path="/embed/stamps/0xabc", status=422,
                   headers={"Content-Type": "application/json"}, query={"a": "1"},
                   payload={"scorer_id": "7", "stamps": [{"é": "ünïcode"}]},
-                  response={"detail": "Invalid stamp."}),
+                  response={"detail": "Invalid stamp.", "error": "Invalid stamp."}),
         usage_row(api_key_id=key_id, path="/" + "x" * 1200, status=404, headers={}, query={"b": ["1", "2"]},
                   payload=[], response=None),
     ]
@@ -34,16 +34,17 @@ def test_a_batch_is_written_with_every_column(database_url, world):
         "SELECT path, base_path, error, headers, path_segments, payload, query_params, response, "
         "response_skipped, status_code, created_at IS NOT NULL FROM account_accountapikeyanalytics "
         "WHERE api_key_id = %s ORDER BY id", key_id)
-    assert rows[0] == ("/v2/stamps/1/score/0xabc", "v2", None,
-                       {"x-api-key": "***", "accept": "application/json"},
+    # As Python's Lambda: no base_path, the key's prefix kept, the response body as a JSON string.
+    assert rows[0] == ("/v2/stamps/1/score/0xabc", None, None,
+                       {"x-api-key": "secret.***", "accept": "application/json"},
                        ["v2", "stamps", "1", "score", "0xabc"], None, {},
-                       {"score": "1.00000", "n": [1, 2.5, None]}, False, 200, True)
-    assert rows[1][1:] == ("embed", "Invalid stamp.", {"content-type": "application/json"},
+                       '{"score": "1.00000", "n": [1, 2.5, null]}', False, 200, True)
+    assert rows[1][1:] == (None, "Invalid stamp.", {"content-type": "application/json"},
                            ["embed", "stamps", "0xabc"], {"scorer_id": "7", "stamps": [{"é": "ünïcode"}]},
-                           {"a": "1"}, {"detail": "Invalid stamp."}, False, 422, True)
-    # Long paths are cut to the columns' limits rather than failing the whole batch.
-    assert len(rows[2][0]) == 1000 and rows[2][1] == "x" * 200
-    assert rows[2][5:8] == ([], {"b": ["1", "2"]}, None)
+                           {"a": "1"}, '{"detail":"Invalid stamp.","error":"Invalid stamp."}', False, 422, True)
+    # Long paths are cut to the column's limit rather than failing the whole batch.
+    assert len(rows[2][0]) == 1000
+    assert rows[2][4:8] == (["x" * 1200], [], {"b": ["1", "2"]}, None)
 
 
 def test_rows_recorded_together_are_written_in_one_transaction(database_url, world):
