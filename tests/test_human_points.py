@@ -79,7 +79,6 @@ def test_scoring_bonus_after_four_communities_and_list_bonuses(world, scoring):
     (ON, True, False),                                              # not passing
     (ON, False, True),                                              # community not in the program
     (HumanPointsSettings(enabled=True, write_enabled=False), True, True),
-    (HumanPointsSettings(enabled=False, write_enabled=True), True, True),
     (HumanPointsSettings(enabled=True, write_enabled=True,
                          start_timestamp=int(datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp())), True, True),
 ])
@@ -91,6 +90,18 @@ def test_no_points_unless_every_switch_allows(world, scoring, points, program, p
     assert body["passing_score"] is passing
     assert points_of(world, address) == []
     assert body["points_data"] is None and body["possible_points_data"] is None
+
+
+def test_writes_need_only_the_write_switch(world, scoring):
+    """Python gates point writes on HUMAN_POINTS_WRITE_ENABLED; HUMAN_POINTS_ENABLED (the switch
+    that shows points in the ceramic-cache score) is not a condition of writing them."""
+    community = world.community({"Google": 1}, "1", human_points_program=True)
+    address = new_address()
+    world.stamp(address, "Google", ["v0:g"])
+    body = scoring(HumanPointsSettings(enabled=False, write_enabled=True)).score(
+        address, CommunityLookup(community)).to_response()
+    assert points_of(world, address) == [("HKY", "Google", "v0:g", 0)]
+    assert body["points_data"] is None
 
 
 def test_metamask_bonus_needs_its_switch(world, scoring):

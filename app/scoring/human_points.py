@@ -20,8 +20,9 @@ class HumanPointsSettings:
     mta_enabled: bool = False
 
     def should_write(self, program: bool, passing: bool, now: datetime) -> bool:
-        return (self.enabled and self.write_enabled and program and passing
-                and now.timestamp() >= self.start_timestamp)
+        """Python gates the writes on HUMAN_POINTS_WRITE_ENABLED alone: HUMAN_POINTS_ENABLED is
+        the read switch (points in the ceramic-cache score), not a condition of writing."""
+        return self.write_enabled and program and passing and now.timestamp() >= self.start_timestamp
 
 
 def awards(counted_nullifiers: dict[str, tuple[str, ...]]) -> tuple[list[tuple[str, str]], list[str]]:
@@ -34,7 +35,11 @@ def awards(counted_nullifiers: dict[str, tuple[str, ...]]) -> tuple[list[tuple[s
 
 def points_data(earned, multiplier: int | None, eligible: bool, active_config: dict) -> tuple[dict, dict]:
     """(points_data, possible_points_data) as the ceramic-cache score returns them. The multiplier
-    is reported, not applied; possible_points_data's total is 0, as Django's is."""
+    is reported, not applied; possible_points_data's total is 0, as Django's is.
+
+    Python reads the multiplier from its points query (a LEFT JOIN of the multiplier on the
+    address's counted points rows): without counted points it reports 1, whatever the address's
+    multiplier row says, in both bodies."""
     breakdown: dict[str, int] = {}
     total = 0
     for action, chain_id, points in earned:
@@ -43,7 +48,7 @@ def points_data(earned, multiplier: int | None, eligible: bool, active_config: d
         if chain_id:
             breakdown[f"{action}_{chain_id}"] = points
         breakdown[action] = breakdown.get(action, 0) + points
-    multiplier = multiplier or 1
+    multiplier = (multiplier or 1) if earned else 1
     return (
         {"total_points": total, "is_eligible": eligible, "multiplier": multiplier, "breakdown": breakdown},
         {"total_points": 0, "is_eligible": False, "multiplier": multiplier, "breakdown": dict(active_config)},
