@@ -98,8 +98,12 @@ class ApiKeyService:
 
     def __init__(self, pool, offload: Callable[..., bool] | None = None, ttl: float = 10.0,
                  clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 demo_key: str | None = None, demo_aliases: tuple[str, ...] = ()):
         self._pool = pool
+        # Python: a key listed in DEMO_API_KEY_ALIASES is replaced by DEMO_API_KEY before anything else.
+        self._aliases = frozenset(demo_aliases) if demo_key else frozenset()
+        self._demo_key = demo_key
         self._offload = offload or (lambda fn, *args: fn(*args))
         self._ttl = ttl
         self._clock = clock
@@ -107,6 +111,8 @@ class ApiKeyService:
         self._rows: dict[str, tuple[float, sql.ApiKeyRow]] = {}
 
     def authenticate(self, key: str | None) -> ApiKey:
+        if key in self._aliases:
+            key = self._demo_key
         if not key or len(key) > 200:
             raise InvalidApiKey()
         prefix, dot, _ = key.partition(".")

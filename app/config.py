@@ -44,7 +44,12 @@ class Config:
     credential_cache_size: int = 100_000
     scorer_config_ttl: float = 10.0
     api_key_cache_ttl: float = 10.0
-    api_analytics_enabled: bool = True
+    api_analytics_enabled: bool = False
+    api_analytics_raw: str | None = None
+    embed_reads_require_key: bool = False
+    demo_api_key: str | None = None
+    demo_api_key_aliases: tuple[str, ...] = ()
+    demo_api_scorer_id: int | None = None
     log_level: str = "INFO"
     otel_enabled: bool = False
     otel: Mapping[str, str] = field(default_factory=dict)
@@ -64,6 +69,8 @@ class Config:
             "max_body_bytes": self.max_body_bytes,
             "multi_nullifier": self.multi_nullifier,
             "api_analytics_enabled": self.api_analytics_enabled,
+            "embed_reads_require_key": self.embed_reads_require_key,
+            "demo_api_scorer_id": self.demo_api_scorer_id,
             "otel_enabled": self.otel_enabled,
         }
 
@@ -124,6 +131,16 @@ def _issuers(raw: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _string_list(raw: str) -> tuple[str, ...]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValueError("expected a JSON list of strings, e.g. [\"demo\"]") from None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("expected a JSON list of non-empty strings")
+    return tuple(value)
+
+
 def _database_url(raw: str) -> str:
     if not raw.startswith(("postgres://", "postgresql://")) and "dbname=" not in raw:
         raise ValueError("expected a postgresql:// URL or a libpq keyword/value string")
@@ -164,6 +181,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     jwt_secret = _get(env, "JWT_SECRET", _secret) or _get(env, "SECRET_KEY", _secret)
     if not jwt_secret:
         raise ConfigError("JWT_SECRET is required but not set (SECRET_KEY is accepted as a fallback)")
+    # CGRANTS_API_TOKEN is the Python service's name for the same key: existing secrets work.
+    internal_api_key = _get(env, "INTERNAL_API_KEY", _secret) or _get(env, "CGRANTS_API_TOKEN", _secret)
+    if not internal_api_key and not internal_auth_disabled:
+        raise ConfigError("INTERNAL_API_KEY is required but not set (CGRANTS_API_TOKEN is accepted too)")
     otel = {k: v for k, v in env.items() if k.startswith("OTEL_")}
     otel_disabled = _get(env, "OTEL_SDK_DISABLED", _bool, False)
     otel_enabled = not otel_disabled and any(
@@ -174,7 +195,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         jwt_secret=jwt_secret.strip('"'),
         ceramic_cache_scorer_id=_get(env, "CERAMIC_CACHE_SCORER_ID", _int_at_least(1), required=True),
         trusted_iam_issuers=_get(env, "TRUSTED_IAM_ISSUERS", _issuers, required=True),
-        internal_api_key=_get(env, "INTERNAL_API_KEY", _secret, required=not internal_auth_disabled),
+        internal_api_key=internal_api_key,
         internal_auth_disabled=internal_auth_disabled,
         port=_get(env, "PORT", _int_at_least(1), 8000),
         db_pool_size=_get(env, "DB_POOL_SIZE", _int_at_least(1), 10),
@@ -191,7 +212,13 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         credential_cache_size=_get(env, "CREDENTIAL_CACHE_SIZE", _int_at_least(0), 100_000),
         scorer_config_ttl=_get(env, "SCORER_CONFIG_TTL", _seconds(allow_zero=True), 10.0),
         api_key_cache_ttl=_get(env, "API_KEY_CACHE_TTL", _seconds(allow_zero=True), 10.0),
-        api_analytics_enabled=_get(env, "FF_API_ANALYTICS", _bool, True),
+        # Python: env("FF_API_ANALYTICS", default="Off") == "on" (exactly; anything else is off).
+        api_analytics_enabled=env.get("FF_API_ANALYTICS", "Off") == "on",
+        api_analytics_raw=env.get("FF_API_ANALYTICS"),
+        embed_reads_require_key=_get(env, "EMBED_READS_REQUIRE_KEY", _bool, False),
+        demo_api_key=_get(env, "DEMO_API_KEY", str),
+        demo_api_key_aliases=_get(env, "DEMO_API_KEY_ALIASES", _string_list, ()),
+        demo_api_scorer_id=_get(env, "DEMO_API_SCORER_ID", _int_at_least(1)),
         log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
         otel_enabled=otel_enabled,
         otel=otel,

@@ -18,6 +18,7 @@ from app import http_errors, telemetry
 from app.analytics import UsageRecorder
 from app.api_keys import ApiKeyService
 from app.config import Config
+from app.embed import EmbedConfig
 from app.credentials import CredentialVerifier
 from app.internal_auth import InternalAuth
 from app.jwt_auth import JwtAuth
@@ -80,7 +81,8 @@ def build_services(config: Config) -> Services:
         pool=pool,
         verifier=verifier,
         scoring=scoring,
-        api_keys=ApiKeyService(pool, offload=_cpu_offload(), ttl=config.api_key_cache_ttl),
+        api_keys=ApiKeyService(pool, offload=_cpu_offload(), ttl=config.api_key_cache_ttl,
+                               demo_key=config.demo_api_key, demo_aliases=config.demo_api_key_aliases),
         internal_auth=InternalAuth(config.internal_api_key, config.internal_auth_disabled),
         jwt_auth=JwtAuth(config.jwt_secret, config.siwe_jwt_public_key),
         stamps=StampService(pool, scoring, points),
@@ -128,17 +130,20 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
     app.add_route("/ready", Ready(services.pool))
 
     internal_score = InternalScore(services.internal_auth, services.scoring)
-    app.add_route("/v2/stamps/{scorer_id}/score/{address}", V2Score(services.api_keys, services.scoring))
+    demo = config.demo_api_scorer_id
+    app.add_route("/v2/stamps/{scorer_id}/score/{address}", V2Score(services.api_keys, services.scoring, demo))
     app.add_route("/internal/score/v2/{scorer_id}/{address}", internal_score)
-    app.add_route("/internal/score/{scorer_id}/{address}", internal_score)
 
     auth = services.internal_auth
+    # Python serves the embed reads without a key; a setting may require the internal key on them.
+    read_auth = auth if config.embed_reads_require_key else InternalAuth(None, disabled=True)
     app.add_route("/internal/embed/validate-api-key", embed.ValidateApiKey(services.api_keys))
     app.add_route("/internal/embed/stamps/{address}", embed.AddStamps(auth, services.stamps))
     app.add_route("/internal/embed/score/{scorer_id}/{address}",
-                  embed.EmbedScore(auth, services.scoring, services.stamps))
+                  embed.EmbedScore(read_auth, services.scoring, services.stamps, demo))
     app.add_route("/internal/embed/weights",
-                  embed.EmbedWeights(auth, services.stamps, config.ceramic_cache_scorer_id))
+                  embed.EmbedWeights(read_auth, services.stamps, config.ceramic_cache_scorer_id))
+    app.add_route("/internal/embed/config", embed.EmbedConfig(read_auth, EmbedConfig(services.pool, services.stamps)))
     bans, lookups = services.bans, services.lookups
     app.add_route("/internal/check-bans", internal.CheckBans(auth, bans))
     app.add_route("/internal/check-revocations", internal.CheckRevocations(auth, bans))

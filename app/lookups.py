@@ -13,9 +13,11 @@ class Lookups:
         self._pool = pool
 
     def is_list_member(self, list_name: str, address: str) -> bool:
-        """Membership as stored: the address is compared as given (Python does not lowercase it)."""
+        """Membership of the address, lowercased as Python's ORM lowercases every value compared
+        with an ``EthAddressField``: a checksummed address finds its (lowercase) row. Not
+        validated (Python does not validate it either): anything else is simply not a member."""
         with self._pool.cursor() as cur:
-            return accounts.is_list_member(cur, list_name, address)
+            return accounts.is_list_member(cur, list_name, address.lower())
 
     def credential_definition(self, provider_id: str) -> dict:
         with self._pool.cursor() as cur:

@@ -66,11 +66,15 @@ class StampService:
         self._points = points
 
     def write(self, address: str, community_id: int, *, remove: set[str], add: list[dict],
-              source_app: int | None, require_existing: bool = False) -> WriteResult:
+              source_app: int | None, source_scorer_id: int | None | object = ...,
+              require_existing: bool = False) -> WriteResult:
         """Replace the stamps of ``remove`` providers by ``add`` credentials and rescore, atomically.
 
-        Credentials naming the same provider twice: the last one wins. ``require_existing``: 404
-        when no live stamp of ``remove`` exists (Python's DELETE)."""
+        The new rows record ``source_app`` and ``source_scorer_id`` (by default the community
+        scored). Credentials naming the same provider twice: the last one wins.
+        ``require_existing``: 404 when no live stamp of ``remove`` exists (Python's DELETE)."""
+        if source_scorer_id is ...:
+            source_scorer_id = community_id
         rows = list({row.provider: row for row in map(new_row, add)}.values())
         providers = sorted(remove | {row.provider for row in rows})
         lookup = CommunityLookup(community_id)
@@ -78,7 +82,7 @@ class StampService:
         def transaction() -> WriteResult:
             with self._pool.transaction() as cur:
                 deleted, inserted = sql.replace_stamps(cur, address, community_id, providers, rows,
-                                                       source_app, community_id)
+                                                       source_app, source_scorer_id)
                 if require_existing and not deleted:
                     raise NotFound("Unable to find stamp to delete.")
                 if len(inserted) != len(rows):

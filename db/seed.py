@@ -59,6 +59,17 @@ def create_community(cur, account_id: int, scorer_id: int, name: str | None = No
     return cur.fetchone()[0]
 
 
+def create_customization(cur, community_id: int) -> int:
+    """A partner customization of the community (its NOT NULL columns at the admin's defaults)."""
+    cur.execute(
+        """INSERT INTO account_customization (path, scorer_id, use_custom_dashboard_panel,
+             body_display_info_tooltip, button_action_type, show_explanation_panel, partner_name,
+             nav_order, show_in_top_nav)
+           VALUES (%s, %s, false, false, 'Simple Link', true, 'Partner', 0, false) RETURNING id""",
+        (f"path-{community_id}", community_id))
+    return cur.fetchone()[0]
+
+
 def create_api_key(cur, account_id: int, name: str = "key", *, with_sha256: bool = True,
                    revoked: bool = False, expiry_date: datetime | None = None,
                    read_scores: bool = True, embed_rate_limit: str | None = "125/15m",

@@ -7,7 +7,7 @@ from app.addresses import normalize_address
 from app.errors import NotFound, Unauthorized
 from app.stamps import SOURCE_PASSPORT, MisconfiguredScorer
 from app.telemetry import annotate
-from resources.render import json_body, required_param
+from resources.render import int_param, json_body, required_param
 from resources.schemas import load_stamp_entries
 
 
@@ -38,9 +38,10 @@ class BulkStamps(_CeramicResource):
         address = self._address(req)
         entries = load_stamp_entries(req.get_media(), stamp_required=False)
         annotate(stamp_count=len(entries))
+        # Python's PATCH leaves source_app and source_scorer_id NULL on the rows it writes.
         result = self._stamps.write(address, self._scorer_id, remove={e["provider"] for e in entries},
                                     add=[e["stamp"] for e in entries if e["stamp"] is not None],
-                                    source_app=SOURCE_PASSPORT)
+                                    source_app=None, source_scorer_id=None)
         json_body(resp, result.body())
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -53,15 +54,19 @@ class BulkStamps(_CeramicResource):
 
 
 class UiScore(_CeramicResource):
-    """GET /ceramic-cache/score/{address}: a token reads only its own address's score."""
+    """GET /ceramic-cache/score/{address}[?alternate_scorer_id=N]: a token reads only its own
+    address's score; the Passport app's partner dashboards name another community to score against
+    (Python: ``alternate_scorer_id or CERAMIC_CACHE_SCORER_ID``, no further permission)."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, address: str) -> None:
         claimed = self._jwt.claimed_address(req.get_header("Authorization"))
         if address.lower() != claimed:  # nothing is read or scored for another address
             raise Unauthorized("Address in path does not match the token's address.")
         address = normalize_address(claimed)
-        annotate(address=address, community_id=self._scorer_id)
-        body = self._stamps.ui_score(address, self._scorer_id)
+        alternate = req.get_param("alternate_scorer_id")
+        community_id = (int_param(alternate, "alternate_scorer_id", "query") if alternate else 0) or self._scorer_id
+        annotate(address=address, community_id=community_id)
+        body = self._stamps.ui_score(address, community_id)
         annotate(stamp_count=len(body["stamps"]))
         json_body(resp, body)
 

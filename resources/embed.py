@@ -1,17 +1,21 @@
-"""/internal/embed/*: the embed widget's backend. The internal API key guards every route except
-validate-api-key, which checks the partner's own API key."""
+"""/internal/embed/*: the embed widget's backend.
+
+As in Python, the reads (score, weights, config) take no key: the embed service calls them without
+one, behind the internal load balancer (``EMBED_READS_REQUIRE_KEY=true`` makes them require the
+internal key). Adding stamps needs the internal key; validate-api-key checks the partner's own key.
+"""
 from __future__ import annotations
 
 import falcon
 
 from app.addresses import normalize_address
 from app.errors import BadRequest, NotFound
-from app.stamps import MisconfiguredScorer
+from app.scoring.communities import demo_scorer
 from app.scoring.service import CommunityLookup
-from app.stamps import SOURCE_EMBED
+from app.stamps import SOURCE_EMBED, MisconfiguredScorer
 from app.telemetry import annotate
 from resources.auth import require_api_key, require_internal
-from resources.render import int_param, json_body
+from resources.render import int_param, json_body, required_param
 from resources.schemas import load_embed_stamps
 
 
@@ -48,16 +52,18 @@ class AddStamps:
 
 
 class EmbedScore:
-    """GET /internal/embed/score/{scorer_id}/{address} -> {success, stamps, score}"""
+    """GET /internal/embed/score/{scorer_id}/{address} -> {success, stamps, score}; a negative
+    scorer id means the demo scorer (DEMO_API_SCORER_ID), as in Python."""
 
-    def __init__(self, internal_auth, scoring, stamps):
-        self._auth = internal_auth
+    def __init__(self, read_auth, scoring, stamps, demo_scorer_id: int | None):
+        self._auth = read_auth
         self._scoring = scoring
         self._stamps = stamps
+        self._demo_scorer_id = demo_scorer_id
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, scorer_id: str, address: str) -> None:
         require_internal(req, self._auth)
-        community_id = int_param(scorer_id, "scorer_id")
+        community_id = demo_scorer(int_param(scorer_id, "scorer_id"), self._demo_scorer_id)
         address = normalize_address(address)
         annotate(address=address, scorer_id=community_id)
         try:
@@ -72,8 +78,8 @@ class EmbedScore:
 class EmbedWeights:
     """GET /internal/embed/weights[?community_id=N] (default: the ceramic-cache scorer)"""
 
-    def __init__(self, internal_auth, stamps, default_community_id: int):
-        self._auth = internal_auth
+    def __init__(self, read_auth, stamps, default_community_id: int):
+        self._auth = read_auth
         self._stamps = stamps
         self._default = default_community_id
 
@@ -90,3 +96,17 @@ class EmbedWeights:
             json_body(resp, self._stamps.weights(self._default))
         except NotFound:
             raise MisconfiguredScorer() from None
+
+
+class EmbedConfig:
+    """GET /internal/embed/config?community_id=N -> {"weights", "stamp_sections"}"""
+
+    def __init__(self, read_auth, embed_config):
+        self._auth = read_auth
+        self._config = embed_config
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        require_internal(req, self._auth)
+        community_id = int_param(required_param(req, "community_id"), "community_id", "query")
+        annotate(community_id=community_id)
+        json_body(resp, self._config.config(community_id))

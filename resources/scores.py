@@ -10,16 +10,19 @@ from resources.render import int_param, score_body
 
 
 class V2Score:
-    """GET /v2/stamps/{scorer_id}/score/{address}"""
+    """GET /v2/stamps/{scorer_id}/score/{address}; a negative scorer id means the demo scorer
+    (DEMO_API_SCORER_ID), which must still belong to the key's account, as in Python."""
 
-    def __init__(self, api_keys, scoring):
+    def __init__(self, api_keys, scoring, demo_scorer_id: int | None = None):
         self._api_keys = api_keys
         self._scoring = scoring
+        self._demo_scorer_id = demo_scorer_id
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, scorer_id: str, address: str) -> None:
         annotate(address=address.lower(), scorer_id=scorer_id)
         key = require_api_key(req, self._api_keys)
-        result = self._scoring.score(address, CommunityLookup.for_account(scorer_id, key.account_id))
+        lookup = CommunityLookup.for_account(scorer_id, key.account_id, self._demo_scorer_id)
+        result = self._scoring.score(address, lookup)
         score_body(resp, result)
 
 

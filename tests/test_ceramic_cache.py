@@ -128,6 +128,18 @@ def test_patch_replaces_and_removes(env, world):
     assert live(world, address) == [("Github",), ("Google",)]
 
 
+def test_patch_rows_leave_their_source_null_as_pythons_do(env, world):
+    """Python's PATCH writes rows without source_app or source_scorer_id; its POST sets both."""
+    community, api, _ = env
+    address = new_address()
+    api.post_json("/ceramic-cache/stamps/bulk", entries(world, address, "Google"), headers=bearer(address),
+                  status=201)
+    api.patch_json("/ceramic-cache/stamps/bulk", entries(world, address, "Github"), headers=bearer(address))
+    rows = world.query("SELECT provider, source_app, source_scorer_id FROM ceramic_cache_ceramiccache "
+                       "WHERE address = %s AND deleted_at IS NULL ORDER BY provider", address)
+    assert rows == [("Github", None, None), ("Google", 1, community)]
+
+
 def test_delete_removes_and_rescores(env, world):
     _, api, _ = env
     address = new_address()
@@ -347,6 +359,47 @@ def test_ui_score_points_on_the_stored_branch(world, make_app):
                                      "breakdown": {"HKY": 100, "PMT_10": 300, "PMT": 300}}
     assert stored["possible_points_data"]["total_points"] == 0
     assert stored["possible_points_data"]["breakdown"]["SCB"] == 500
+
+
+def test_ui_score_multiplier_comes_with_counted_points(world, make_app):
+    """Python reads the multiplier through its points query: an address with a multiplier row but
+    no counted points reports 1 in both bodies; with points, its multiplier."""
+    community = world.community({"Google": 1}, "1", human_points_program=True)
+    _, app = make_app(CERAMIC_CACHE_SCORER_ID=community, HUMAN_POINTS_ENABLED="true")
+    api = webtest.TestApp(app)
+    world.query("INSERT INTO registry_humanpointsconfig (action, points, active) VALUES ('HKY', 100, true) "
+                "ON CONFLICT (action) DO NOTHING")
+    address = new_address()
+    world.stamp(address, "Google")
+    world.query("INSERT INTO registry_humanpointsmultiplier (address, multiplier) VALUES (%s, 2)", address)
+    api.get(f"/ceramic-cache/score/{address}", headers=bearer(address))  # scores (no points written)
+    stored = api.get(f"/ceramic-cache/score/{address}", headers=bearer(address)).json
+    assert stored["points_data"] == {"total_points": 0, "is_eligible": False, "multiplier": 1, "breakdown": {}}
+    assert stored["possible_points_data"]["multiplier"] == 1
+    world.query("INSERT INTO registry_humanpoints (address, action, timestamp, tx_hash, chain_id, provider) "
+                "VALUES (%s, 'HKY', now(), 'v0:x', 0, 'Google')", address)
+    stored = api.get(f"/ceramic-cache/score/{address}", headers=bearer(address)).json
+    assert stored["points_data"]["multiplier"] == 2 and stored["possible_points_data"]["multiplier"] == 2
+
+
+def test_ui_score_against_an_alternate_scorer(env, world):
+    """Partner dashboards: ?alternate_scorer_id=N scores (and reads the stored score) of community
+    N instead of the ceramic-cache scorer; 0 or empty means the default, as in Python."""
+    community, api, _ = env
+    partner = world.community({"Google": 5}, "4")
+    address = new_address()
+    world.stamp(address, "Google")
+    body = api.get(f"/ceramic-cache/score/{address}?alternate_scorer_id={partner}", headers=bearer(address)).json
+    assert body["score"] == "5.00000" and body["passing_score"] is True and body["threshold"] == "4.00000"
+    assert world.query("SELECT community_id FROM registry_passport WHERE address = %s", address) == [(partner,)]
+    again = api.get(f"/ceramic-cache/score/{address}?alternate_scorer_id={partner}", headers=bearer(address)).json
+    assert again == body  # the stored score, not a rescore
+    for query in ("", "?alternate_scorer_id=", "?alternate_scorer_id=0"):
+        assert api.get(f"/ceramic-cache/score/{address}{query}", headers=bearer(address)).json["score"] == "1.00000"
+    assert api.get(f"/ceramic-cache/score/{address}?alternate_scorer_id=987654321", headers=bearer(address),
+                   status=404).json == error("Community matching the configured scorer id does not exist! "
+                                             "This is probably a misconfiguration!")
+    api.get(f"/ceramic-cache/score/{address}?alternate_scorer_id=abc", headers=bearer(address), status=422)
 
 
 def test_stamp_listing(env, world):

@@ -37,15 +37,44 @@ def test_defaults_and_types():
     assert config.scorer_config_ttl == 10.0 and load_config(env(SCORER_CONFIG_TTL="0")).scorer_config_ttl == 0
     assert config.api_key_cache_ttl == 10.0 and load_config(env(API_KEY_CACHE_TTL="0")).api_key_cache_ttl == 0
     assert config.credential_cache_size == 100_000
-    assert config.api_analytics_enabled is True and config.multi_nullifier is False
+    assert config.api_analytics_enabled is False and config.multi_nullifier is False
+    assert config.embed_reads_require_key is False
 
 
-@pytest.mark.parametrize("name", ["DATABASE_URL", "CERAMIC_CACHE_SCORER_ID", "TRUSTED_IAM_ISSUERS",
-                                  "INTERNAL_API_KEY"])
+@pytest.mark.parametrize("name", ["DATABASE_URL", "CERAMIC_CACHE_SCORER_ID", "TRUSTED_IAM_ISSUERS"])
 def test_missing_required_names_the_variable(name):
     with pytest.raises(ConfigError) as info:
         load_config(env(**{name: None}))
     assert str(info.value) == f"{name} is required but not set"
+
+
+def test_internal_key_is_also_read_under_pythons_name():
+    """CGRANTS_API_TOKEN is the Python service's variable for the same key; INTERNAL_API_KEY wins."""
+    assert load_config(env(INTERNAL_API_KEY=None, CGRANTS_API_TOKEN="legacy")).internal_api_key == "legacy"
+    assert load_config(env(INTERNAL_API_KEY="new", CGRANTS_API_TOKEN="legacy")).internal_api_key == "new"
+    with pytest.raises(ConfigError) as info:
+        load_config(env(INTERNAL_API_KEY=None))
+    assert str(info.value) == "INTERNAL_API_KEY is required but not set (CGRANTS_API_TOKEN is accepted too)"
+    with pytest.raises(ConfigError, match="^CGRANTS_API_TOKEN is invalid: still holds the template"):
+        load_config(env(INTERNAL_API_KEY=None, CGRANTS_API_TOKEN="change-me"))
+
+
+@pytest.mark.parametrize("raw, enabled", [(None, False), ("on", True), ("On", False), ("true", False),
+                                          ("off", False), ("Off", False)])
+def test_api_analytics_switch_reads_as_pythons(raw, enabled):
+    """Python: env("FF_API_ANALYTICS", default="Off") == "on": only the exact "on" records."""
+    assert load_config(env(FF_API_ANALYTICS=raw)).api_analytics_enabled is enabled
+
+
+def test_demo_key_settings():
+    config = load_config(env(DEMO_API_KEY="abcdefgh.secret", DEMO_API_KEY_ALIASES='["demo", "sandbox"]',
+                             DEMO_API_SCORER_ID="42"))
+    assert (config.demo_api_key, config.demo_api_key_aliases, config.demo_api_scorer_id) == (
+        "abcdefgh.secret", ("demo", "sandbox"), 42)
+    defaults = load_config(GOOD)
+    assert (defaults.demo_api_key, defaults.demo_api_key_aliases, defaults.demo_api_scorer_id) == (None, (), None)
+    with pytest.raises(ConfigError, match="^DEMO_API_KEY_ALIASES is invalid: expected a JSON list"):
+        load_config(env(DEMO_API_KEY_ALIASES="demo"))
 
 
 @pytest.mark.parametrize("name, value, fragment", [
@@ -63,7 +92,8 @@ def test_missing_required_names_the_variable(name):
     ("SCORER_CONFIG_TTL", "-1", "SCORER_CONFIG_TTL is invalid: must be >= 0, got -1"),
     ("API_KEY_CACHE_TTL", "x", "API_KEY_CACHE_TTL is invalid: expected a number of seconds, got 'x'"),
     ("CREDENTIAL_CACHE_SIZE", "many", "CREDENTIAL_CACHE_SIZE is invalid: expected an integer"),
-    ("FF_API_ANALYTICS", "sometimes", "FF_API_ANALYTICS is invalid: expected a boolean"),
+    ("EMBED_READS_REQUIRE_KEY", "sometimes", "EMBED_READS_REQUIRE_KEY is invalid: expected a boolean"),
+    ("DEMO_API_SCORER_ID", "-1", "DEMO_API_SCORER_ID is invalid: must be >= 1"),
     ("INTERNAL_API_KEY", "change-me", "INTERNAL_API_KEY is invalid: still holds the template placeholder"),
     ("JWT_SECRET", "change-me-please", "JWT_SECRET is invalid: still holds the template placeholder"),
 ])

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 import webtest
+from eth_utils import to_checksum_address
 
 from tests.conftest import BASE_ENV
 from tests.world import in_days, new_address
@@ -32,8 +33,7 @@ def state(world, address):
 
 # --- auth on every internal route --------------------------------------------------------------
 
-ROUTES = [("GET", "/internal/embed/score/1/0x" + "a" * 40), ("GET", "/internal/embed/weights"),
-          ("POST", "/internal/embed/stamps/0x" + "a" * 40), ("POST", "/internal/check-bans"),
+ROUTES = [("POST", "/internal/embed/stamps/0x" + "a" * 40), ("POST", "/internal/check-bans"),
           ("POST", "/internal/check-revocations"), ("GET", "/internal/allow-list/l/0x" + "a" * 40),
           ("GET", "/internal/customization/credential/x"), ("GET", "/internal/stake/gtc/0x" + "a" * 40),
           ("GET", "/internal/stake/legacy-gtc/0x" + "a" * 40 + "/1"),
@@ -46,6 +46,33 @@ def test_internal_routes_need_the_internal_key(api, method, path, headers):
     resp = api.request(path, method=method, headers=headers, body=b"[]", content_type="application/json",
                        expect_errors=True)
     assert resp.status_int == 401 and resp.json == error("Unauthorized")
+
+
+EMBED_READS = ["/internal/embed/score/{c}/0x" + "a" * 40, "/internal/embed/weights",
+               "/internal/embed/config?community_id={c}"]
+
+
+@pytest.mark.parametrize("path", EMBED_READS)
+def test_embed_reads_need_no_key_as_in_python(api, ceramic, path):
+    """The embed service calls these without a key (they sit behind the internal load balancer)."""
+    assert api.get(path.format(c=ceramic)).status_int == 200
+    assert api.get(path.format(c=ceramic), headers={"Authorization": "wrong"}).status_int == 200
+
+
+@pytest.mark.parametrize("path", EMBED_READS)
+def test_embed_reads_can_be_made_to_require_the_internal_key(make_app, ceramic, path):
+    _, app = make_app(CERAMIC_CACHE_SCORER_ID=ceramic, EMBED_READS_REQUIRE_KEY="true")
+    api = webtest.TestApp(app)
+    assert api.get(path.format(c=ceramic), status=401).json == error("Unauthorized")
+    assert api.get(path.format(c=ceramic), headers=INTERNAL).status_int == 200
+
+
+def test_internal_key_under_pythons_variable_name(make_app, ceramic):
+    _, app = make_app(CERAMIC_CACHE_SCORER_ID=ceramic, INTERNAL_API_KEY=None, CGRANTS_API_TOKEN="legacy-token")
+    api = webtest.TestApp(app)
+    api.post_json("/internal/check-revocations", {"proof_values": []}, status=401)
+    assert api.post_json("/internal/check-revocations", {"proof_values": []},
+                         headers={"Authorization": "legacy-token"}).json == []
 
 
 # --- validate-api-key --------------------------------------------------------------------------
@@ -163,6 +190,20 @@ def test_embed_score_refusals(api, ceramic):
     api.get(f"/internal/embed/score/abc/{address}", headers=INTERNAL, status=422)
 
 
+def test_embed_score_negative_scorer_means_the_demo_scorer(make_app, world, ceramic):
+    demo = world.community({"Ens": 4}, "1")
+    _, app = make_app(CERAMIC_CACHE_SCORER_ID=ceramic, DEMO_API_SCORER_ID=demo)
+    api = webtest.TestApp(app)
+    address = new_address()
+    world.stamp(address, "Ens")
+    assert api.get(f"/internal/embed/score/-1/{address}").json["score"]["score"] == "4.00000"
+    assert world.query("SELECT p.community_id FROM registry_passport p WHERE p.address = %s", address) == [(demo,)]
+    # without a demo scorer configured a negative id names no scorer, as any unknown one
+    _, plain = make_app(CERAMIC_CACHE_SCORER_ID=ceramic)
+    assert webtest.TestApp(plain).get(f"/internal/embed/score/-1/{address}", status=400).json == \
+        error("Invalid scorer_id")
+
+
 def test_embed_weights(api, world, ceramic):
     assert api.get("/internal/embed/weights", headers=INTERNAL).json == {"Google": 1.0, "Github": 2.0,
                                                                           "Linkedin": 1.5}
@@ -170,6 +211,52 @@ def test_embed_weights(api, world, ceramic):
     assert api.get(f"/internal/embed/weights?community_id={other}", headers=INTERNAL).json == {"Ens": 0.408}
     api.get("/internal/embed/weights?community_id=987654321", headers=INTERNAL, status=404)
     api.get("/internal/embed/weights?community_id=x", headers=INTERNAL, status=422)
+
+
+def test_embed_config_as_python_builds_it(api, world):
+    """Sections by ("order", id), each with its platforms by ("order", id); a section without
+    platforms is listed empty; platforms under a header the customization does not order are left
+    out; another customization's rows never show."""
+    community = world.community({"Google": 1, "Ens": "0.408"}, "1")
+    other = world.community({"Google": 1}, "1")
+    cust, other_cust = world.customization(community), world.customization(other)
+    tag = new_address()[2:12]
+    header = {name: world.query("INSERT INTO account_embedsectionheader (name) VALUES (%s) RETURNING id",
+                                f"{name} {tag}")[0][0] for name in ("Social", "Identity", "Empty", "Hidden")}
+    platform = {name: world.query("INSERT INTO registry_platformmetadata (platform_id, name) VALUES (%s, %s) "
+                                  "RETURNING id", f"{name}-{tag}", name)[0][0]
+                for name in ("Google", "Discord", "Ens", "Github", "Linkedin")}
+    for section, order in (("Social", 2), ("Identity", 1), ("Empty", 2)):
+        world.query('INSERT INTO account_embedsectionorder ("order", customization_id, section_id) '
+                    "VALUES (%s, %s, %s)", order, cust, header[section])
+    world.query('INSERT INTO account_embedsectionorder ("order", customization_id, section_id) '
+                "VALUES (0, %s, %s)", other_cust, header["Social"])
+    for name, section, order, owner in (("Discord", "Social", 5, cust), ("Google", "Social", 1, cust),
+                                        ("Ens", "Identity", 0, cust), ("Github", "Hidden", 0, cust),
+                                        ("Linkedin", "Social", 0, other_cust)):
+        world.query('INSERT INTO account_embedstampplatform ("order", customization_id, section_id, platform_id) '
+                    "VALUES (%s, %s, %s, %s)", order, owner, header[section], platform[name])
+    resp = api.get(f"/internal/embed/config?community_id={community}")
+    assert resp.json == {
+        "weights": {"Google": 1.0, "Ens": 0.408},
+        "stamp_sections": [
+            {"title": f"Identity {tag}", "order": 1, "items": [{"platform_id": f"Ens-{tag}", "order": 0}]},
+            {"title": f"Social {tag}", "order": 2, "items": [{"platform_id": f"Google-{tag}", "order": 1},
+                                                              {"platform_id": f"Discord-{tag}", "order": 5}]},
+            {"title": f"Empty {tag}", "order": 2, "items": []},
+        ]}
+    assert list(resp.json) == ["weights", "stamp_sections"]
+    assert [list(section) for section in resp.json["stamp_sections"]] == [["title", "order", "items"]] * 3
+
+
+def test_embed_config_without_customization_and_refusals(api, world):
+    community = world.community({"Google": 1}, "1")
+    assert api.get(f"/internal/embed/config?community_id={community}").json == {
+        "weights": {"Google": 1.0}, "stamp_sections": []}
+    assert api.get("/internal/embed/config?community_id=987654321", status=404).json == \
+        error("No Community matches the given query.")
+    assert api.get("/internal/embed/config", status=422).json["detail"][0]["loc"] == ["query", "community_id"]
+    api.get("/internal/embed/config?community_id=x", status=422)
 
 
 # --- bans and revocations ----------------------------------------------------------------------
@@ -246,6 +333,18 @@ def test_allow_list(api, world):
     assert api.get(f"/internal/allow-list/{name}/{address}", headers=INTERNAL).json == {"is_member": True}
     assert api.get(f"/internal/allow-list/{name}/{new_address()}", headers=INTERNAL).json == {"is_member": False}
     assert api.get(f"/internal/allow-list/nolist/{address}", headers=INTERNAL).json == {"is_member": False}
+
+
+def test_allow_list_finds_a_checksummed_address(api, world):
+    """Python's ORM lowercases the compared value (EthAddressField), so the checksummed form of a
+    member's address finds its row."""
+    address = new_address()
+    name = f"list{address[2:10]}"
+    (list_id,), = world.query("INSERT INTO account_addresslist (name) VALUES (%s) RETURNING id", name)
+    world.query("INSERT INTO account_addresslistmember (address, list_id) VALUES (%s, %s)", address, list_id)
+    checksummed = to_checksum_address(address)
+    assert checksummed != address
+    assert api.get(f"/internal/allow-list/{name}/{checksummed}", headers=INTERNAL).json == {"is_member": True}
 
 
 def test_credential_definition(api, world):

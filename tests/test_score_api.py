@@ -14,7 +14,7 @@ INTERNAL = {"Authorization": BASE_ENV["INTERNAL_API_KEY"]}
 
 @pytest.fixture
 def served(make_app):
-    services, app = make_app()
+    services, app = make_app(FF_API_ANALYTICS="on")
     return services, webtest.TestApp(app)
 
 
@@ -70,20 +70,26 @@ def test_wrong_secret_is_401_and_recorded(api, served, scored, world):
     assert api.get(f"/v2/stamps/{community}/score/{address}", headers={"X-API-KEY": wrong},
                    status=401).json == error("Invalid API Key.")
     assert served[0].usage.flush()
-    rows = world.query("SELECT status_code, error, path, base_path, headers->>'x-api-key' "
+    rows = world.query("SELECT status_code, error, path, base_path, headers->>'x-api-key', payload "
                        "FROM account_accountapikeyanalytics WHERE api_key_id = %s", key_id)
-    assert rows == [(401, "Invalid API Key.", f"/v2/stamps/{community}/score/{address}", "v2", "***")]
+    prefix = key.split(".")[0]
+    assert rows == [(401, "Invalid API Key.", f"/v2/stamps/{community}/score/{address}", None,
+                     f"{prefix}.***", None)]
 
 
-def test_successful_calls_are_recorded_with_the_response(api, served, scored, world):
+def test_successful_calls_are_recorded_as_python_records_them(api, served, scored, world):
+    """Python's v2 Lambda: the response body as a JSON string, the path split as given, no
+    base_path, the key reduced to its prefix, {} for the GET's body, the query as a flat object."""
     community, key, address, key_id = scored
-    api.get(f"/v2/stamps/{community}/score/{address}", headers={"X-API-KEY": key})
+    path = f"/v2/stamps/{community}/score/{address}"
+    body = api.get(path + "?x=1&x=2&y=z", headers={"X-API-KEY": key, "Cookie": "s=1"}).text
     assert served[0].usage.flush()
-    [(status, response, segments, skipped)] = world.query(
-        "SELECT status_code, response, path_segments, response_skipped FROM account_accountapikeyanalytics "
-        "WHERE api_key_id = %s", key_id)
-    assert status == 200 and response["score"] == "3.00000" and skipped is False
-    assert segments == ["v2", "stamps", str(community), "score", address]
+    [row] = world.query(
+        "SELECT status_code, response, jsonb_typeof(response), path, path_segments, base_path, payload, "
+        "query_params, headers->>'x-api-key', headers->>'cookie', error, response_skipped "
+        "FROM account_accountapikeyanalytics WHERE api_key_id = %s", key_id)
+    assert row == (200, body, "string", path, ["v2", "stamps", str(community), "score", address], None, {},
+                   {"x": "2", "y": "z"}, key.split(".")[0] + ".***", "***", None, False)
 
 
 @pytest.mark.parametrize("change", [{"revoked": True}, {"expiry_date": in_days(-1)}])
@@ -169,10 +175,9 @@ def test_mixed_case_address_is_lowercased(api, scored):
     assert body["address"] == address and body["score"] == "3.00000"
 
 
-@pytest.mark.parametrize("path", ["/internal/score/v2/{c}/{a}", "/internal/score/{c}/{a}"])
-def test_internal_routes(api, scored, path):
+def test_internal_routes(api, scored):
     community, _, address, _ = scored
-    url = path.format(c=community, a=address)
+    url = f"/internal/score/v2/{community}/{address}"
     assert api.get(url, status=401).json == error("Unauthorized")
     assert api.get(url, headers={"Authorization": "wrong"}, status=401).json == error("Unauthorized")
     assert api.get(url, headers={"Authorization": f"Bearer {BASE_ENV['INTERNAL_API_KEY']}"}, status=401)
@@ -213,3 +218,30 @@ def test_expired_stamp_expiry_drives_expiration_timestamp(api, world):
     body = api.get(f"/v2/stamps/{community}/score/{address}", headers={"X-API-KEY": key}).json
     assert body["expiration_timestamp"] == soon.isoformat()
     assert soon + timedelta(days=45) == later
+
+
+def test_demo_key_aliases_and_demo_scorer(make_app, world):
+    """DEMO_API_KEY_ALIASES stand for DEMO_API_KEY; a negative scorer id means DEMO_API_SCORER_ID,
+    which must still belong to the key's account (Python's v2 rules)."""
+    demo = world.community({"Google": 3}, "2")
+    _, demo_key = world.api_key(world.account_of(demo), embed_rate_limit="350/15m")
+    _, app = make_app(DEMO_API_KEY=demo_key, DEMO_API_KEY_ALIASES='["demo", "sandbox-key"]',
+                      DEMO_API_SCORER_ID=demo)
+    api = webtest.TestApp(app)
+    address = new_address()
+    world.stamp(address, "Google")
+    for key in ("demo", "sandbox-key", demo_key):
+        body = api.get(f"/v2/stamps/-1/score/{address}", headers={"X-API-KEY": key}).json
+        assert body["score"] == "3.00000" and body["passing_score"] is True
+    assert api.get("/internal/embed/validate-api-key", headers={"X-API-KEY": "demo"}).json == \
+        {"embed_rate_limit": "350/15m"}
+    api.get(f"/v2/stamps/-1/score/{address}", headers={"X-API-KEY": "not-an-alias"}, status=401)
+    # another account's key cannot reach the demo scorer through a negative id
+    _, other_key = world.api_key(world.account())
+    assert api.get(f"/v2/stamps/-5/score/{address}", headers={"X-API-KEY": other_key}, status=404).json == \
+        error("No scorer matches the given criteria.")
+
+
+def test_aliases_mean_nothing_without_a_demo_key(make_app, world):
+    _, app = make_app(DEMO_API_KEY_ALIASES='["demo"]')
+    webtest.TestApp(app).get(f"/v2/stamps/1/score/{new_address()}", headers={"X-API-KEY": "demo"}, status=401)

@@ -255,11 +255,7 @@ def test_custom_weights_overlay(world, scorer):
     community = world.community({"Google": 1, "AllowList#Partners": 0}, "20")
     address = new_address()
     (list_id,), = world.query("INSERT INTO account_addresslist (name) VALUES ('Partners') RETURNING id")
-    (cust_id,), = world.query(
-        "INSERT INTO account_customization (path, scorer_id, use_custom_dashboard_panel, "
-        "body_display_info_tooltip, button_action_type, show_explanation_panel, partner_name, nav_order, "
-        "show_in_top_nav) VALUES (%s, %s, false, false, 'Simple Link', true, 'Partner', 0, false) RETURNING id",
-        f"path-{community}", community)
+    cust_id = world.customization(community)
     world.query("INSERT INTO account_allowlist (weight, address_list_id, customization_id) VALUES (7.5, %s, %s)",
                 list_id, cust_id)
     (platform_id,), = world.query("INSERT INTO account_customplatform (platform_type, name, is_evm) "

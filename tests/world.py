@@ -49,6 +49,10 @@ class World:
             scorer_id = seed.create_scorer(cur, weights, threshold, kind)
             return seed.create_community(cur, account_id, scorer_id, **kwargs)
 
+    def customization(self, community_id: int) -> int:
+        with self.conn.cursor() as cur:
+            return seed.create_customization(cur, community_id)
+
     def account_of(self, community_id: int) -> int:
         return self.query("SELECT account_id FROM account_community WHERE id = %s", community_id)[0][0]
 

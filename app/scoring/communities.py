@@ -40,9 +40,22 @@ class CommunityLookup:
     ref: str | None = None
 
     @classmethod
-    def for_account(cls, scorer_ref: str, account_id: int) -> "CommunityLookup":
+    def for_account(cls, scorer_ref: str, account_id: int, demo_scorer_id: int | None = None) -> "CommunityLookup":
+        scorer_ref = demo_scorer(scorer_ref, demo_scorer_id)
         community_id = int(scorer_ref) if scorer_ref.isdigit() and len(scorer_ref) < 19 else None
         return cls(community_id, "No scorer matches the given criteria.", account_id, scorer_ref)
+
+
+def demo_scorer(scorer_ref, demo_scorer_id: int | None):
+    """Python's demo mapping on /v2 and the embed score: a negative scorer id means
+    DEMO_API_SCORER_ID (``if int(scorer_id) < 0``; text that is not a number stays as it is)."""
+    try:
+        negative = int(scorer_ref) < 0
+    except (TypeError, ValueError):
+        return scorer_ref
+    if not negative or demo_scorer_id is None:
+        return scorer_ref
+    return demo_scorer_id if isinstance(scorer_ref, int) else str(demo_scorer_id)
 
 
 @dataclass(frozen=True)
