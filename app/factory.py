@@ -110,6 +110,22 @@ def _json_handler() -> falcon.media.JSONHandler:
         dumps=functools.partial(orjson.dumps, option=orjson.OPT_NON_STR_KEYS), loads=orjson.loads)
 
 
+def served_routes(app: falcon.App) -> list[tuple[str, str]]:
+    """(method, URI template) of every route the app serves with a responder of its own (not
+    Falcon's default 405): what the load balancer rules in k8s/ must route here, no more."""
+    pairs = []
+
+    def walk(nodes):
+        for node in nodes:
+            if node.resource is not None:
+                pairs.extend((method, node.uri_template)
+                             for method in falcon.routing.map_http_methods(node.resource))
+            walk(node.children)
+
+    walk(app._router._roots)
+    return sorted(pairs)
+
+
 def create_app(config: Config, services: Services | None = None) -> falcon.App:
     telemetry.init_tracing(config)  # must precede falcon.App(): the instrumentor swaps the class
     services = services or build_services(config)

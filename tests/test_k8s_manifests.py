@@ -58,16 +58,35 @@ MEMORY_LIMIT = "256Mi"
 REQUIRED_SECRET_KEYS = {"DATABASE_URL", "JWT_SECRET", "INTERNAL_API_KEY"}
 OPTIONAL_SECRET_KEYS = {"SIWE_JWT_PUBLIC_KEY"}
 
-# Public paths the service must receive (ALB path patterns) and the methods
-# each one must forward. /internal/* goes through the internal Ingress.
-PUBLIC_ROUTES = {
-    "/v2/stamps/*/score/*": {"GET"},
-    "/ceramic-cache/stamps/bulk": {"POST", "PATCH", "DELETE"},
-    "/ceramic-cache/score/0x*": {"GET"},
-    "/ceramic-cache/stamp": {"GET"},
-    "/ceramic-cache/weights": {"GET"},
-}
-INTERNAL_ROUTES = {"/internal/*": {"GET", "POST"}}
+# The method + path pairs each Ingress must route here are derived from the app's own routes
+# (served_routes), so a route added to the app without a rule, or a rule without a route, fails.
+INGRESS_PREFIXES = {"passport-scorer-public": ("/v2/", "/ceramic-cache/"),
+                    "passport-scorer-internal": ("/internal/",)}
+
+
+def _alb_pattern(template: str) -> str:
+    return re.sub(r"\{[^}]*\}", "*", template)
+
+
+def _normalized(pattern: str) -> str:
+    """An ALB path pattern as its route's template would read: an address segment may be narrowed
+    to ``0x*``, as the legacy rule for /ceramic-cache/score/0x* is."""
+    return pattern.replace("/0x*", "/*")
+
+
+def _served(name: str) -> dict[str, set[str]]:
+    """{ALB pattern: methods} of the app's routes behind this Ingress."""
+    from app.config import load_config
+    from app.factory import create_app, served_routes
+    from tests.conftest import BASE_ENV
+
+    app = create_app(load_config({**BASE_ENV, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}))
+    routes: dict[str, set[str]] = {}
+    for method, template in served_routes(app):
+        if template.startswith(INGRESS_PREFIXES[name]):
+            routes.setdefault(_alb_pattern(template), set()).add(method)
+    return routes
+
 
 TG_ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$"
@@ -597,13 +616,32 @@ def test_ingress_weighted_actions_sum_to_100(name):
     assert len(splits) == 1, f"{name}: all weighted actions must use the same split, got {sorted(splits)}"
 
 
-@pytest.mark.parametrize("name,routes", [("passport-scorer-public", PUBLIC_ROUTES),
-                                         ("passport-scorer-internal", INTERNAL_ROUTES)])
-def test_ingress_routes_every_path_weighted_with_canary_first(name, routes):
+@pytest.mark.parametrize("name", INGRESSES)
+def test_ingress_routes_exactly_the_served_method_and_path_pairs(name):
+    """Only what the app serves comes here: every other method or path (POST /ceramic-cache/score,
+    batch model scoring under /internal/, ...) stays with the legacy service."""
     ing = _ingress(name)
     actions, conditions = _actions(ing), _conditions(ing)
     svc_name = _service()["metadata"]["name"]
-    entries = [(rule.get("host", ""), i, p["path"], p["backend"]["service"]["name"])
+    routed: dict[str, set[str]] = {}
+    for _, p in _paths(ing):
+        backend = p["backend"]["service"]["name"]
+        targets = actions[backend]["forwardConfig"]["targetGroups"]
+        if not any(tg.get("serviceName") == svc_name for tg in targets):
+            continue
+        methods = _methods(conditions.get(backend, []))
+        assert methods is not None, f"{name}: {p['path']} -> {backend} forwards every method here"
+        routed.setdefault(_normalized(p["path"]), set()).update(methods)
+    assert routed == _served(name)
+
+
+@pytest.mark.parametrize("name", INGRESSES)
+def test_ingress_routes_every_path_weighted_with_canary_first(name):
+    routes = _served(name)
+    ing = _ingress(name)
+    actions, conditions = _actions(ing), _conditions(ing)
+    svc_name = _service()["metadata"]["name"]
+    entries = [(rule.get("host", ""), i, _normalized(p["path"]), p["backend"]["service"]["name"])
                for rule in ing["spec"]["rules"] for i, p in enumerate(rule["http"]["paths"])]
 
     for path, methods in routes.items():
@@ -619,7 +657,8 @@ def test_ingress_routes_every_path_weighted_with_canary_first(name, routes):
         canary = [(h, i, b) for h, i, pth, b in entries
                   if pth == path and _has_header_condition(conditions.get(b, []))
                   and [tg.get("serviceName") for tg in actions[b]["forwardConfig"]["targetGroups"]] == [svc_name]]
-        assert canary, f"{name}: {path} has no header (canary) rule to this service"
+        canary_methods = set().union(*(_methods(conditions[b]) or methods for _, _, b in canary))
+        assert methods <= canary_methods, f"{name}: {path} has no header (canary) rule for {methods}"
         for ch, ci, _ in canary:
             for wh, wi, _ in weighted:
                 if ch == wh:
