@@ -93,7 +93,8 @@ def start_gunicorn(dsn: str, manifest: dict, extra_env: dict, *, root: pathlib.P
     one by default) on ``port``, once it answers /ready."""
     env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(port), "JWT_SECRET": JWT_SECRET,
            "INTERNAL_API_KEY": INTERNAL_KEY, "CERAMIC_CACHE_SCORER_ID": str(manifest["ceramic_community"]),
-           "TRUSTED_IAM_ISSUERS": orjson.dumps([manifest["issuer"]]).decode(), **extra_env}
+           "TRUSTED_IAM_ISSUERS": orjson.dumps([manifest["issuer"]]).decode(),
+           "FF_API_ANALYTICS": "on", **extra_env}  # as production runs it (the dashboards read the rows)
     log = open(OUT / log_name, "wb")
     proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app.wsgi:application"],
                             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -102,7 +103,7 @@ def start_gunicorn(dsn: str, manifest: dict, extra_env: dict, *, root: pathlib.P
         try:
             if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
                 return proc
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or busy loading the app
             time.sleep(0.2)
     proc.kill()
     raise SystemExit(f"gunicorn did not become ready; see .bench/{log_name}")

@@ -41,7 +41,7 @@ def gunicorn(database_url: str, app: str = "tests.gevent_app:application", **env
             try:
                 if requests.get(base + "/ready", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or busy loading the app
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
