@@ -73,12 +73,14 @@ class BoundedCache(Generic[V]):
             if not self._settled:
                 self._settle()
             # Evict the oldest 1% at once: finding the first live key scans past the slots of
-            # earlier deletions, so one scan per batch keeps eviction cheap.
-            try:
-                for old in list(islice(data, max(1, self.maxsize // 100))):
-                    del data[old]
-            except (KeyError, RuntimeError):  # changed by a concurrent thread
-                pass
+            # earlier deletions, so one scan per batch keeps eviction cheap. A concurrent thread
+            # may evict the same keys: go on until the size is back within bounds.
+            while len(data) > self.maxsize:
+                try:
+                    for old in list(islice(data, max(1, self.maxsize // 100))):
+                        del data[old]
+                except (KeyError, RuntimeError):  # changed by a concurrent thread
+                    continue
 
     __setitem__ = put
 
