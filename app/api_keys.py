@@ -16,12 +16,13 @@ import hmac
 import logging
 import secrets
 import string
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Callable
 
-from app.errors import Unauthorized
+from app.errors import ServiceError, Unauthorized
 from db.queries import api_keys as sql
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 _ALPHABET = string.ascii_letters + string.digits
 PBKDF2_ITERATIONS = 600_000  # Django 4.2's default for new hashes
 MAX_CACHED_KEYS = 10_000
+# A legacy key (PBKDF2 only) costs about half a second of CPU to check. So that wrong secrets sent
+# with a known prefix cannot burn a worker's CPU: a refused (prefix, secret) is remembered for a
+# while, and at most a few checks run at once per worker (a caller waits a moment for one, then 503).
+PBKDF2_FAILURE_TTL = 60.0
+PBKDF2_CONCURRENCY = 2
+PBKDF2_WAIT = 2.0
 
 
 def generate_key() -> tuple[str, str]:
@@ -73,6 +80,12 @@ def extract_key(x_api_key: str | None, authorization: str | None) -> str | None:
     return parts[1] if len(parts) >= 2 else None
 
 
+class KeyCheckBusy(ServiceError):
+    status = 503
+    default_detail = "Too many API key checks at once, please retry."
+    retry_after = 1
+
+
 class InvalidApiKey(Unauthorized):
     default_detail = "Invalid API Key."
 
@@ -109,6 +122,8 @@ class ApiKeyService:
         self._clock = clock
         self._now = now
         self._rows: dict[str, tuple[float, sql.ApiKeyRow]] = {}
+        self._refused: dict[bytes, float] = {}  # digest of a key PBKDF2 refused -> until when
+        self._pbkdf2_slots = threading.BoundedSemaphore(PBKDF2_CONCURRENCY)
 
     def authenticate(self, key: str | None) -> ApiKey:
         if key in self._aliases:
@@ -128,7 +143,7 @@ class ApiKeyService:
         elif row.hashed_key.startswith("sha256$"):
             ok = sha256_matches(key, row.hashed_key)
         elif row.hashed_key.startswith("pbkdf2_sha256$"):
-            ok = self._offload(pbkdf2_matches, key, row.hashed_key)
+            ok = self._pbkdf2(key, row.hashed_key)
             if ok:
                 with self._pool.cursor() as cur:
                     sql.backfill_sha256(cur, row.id, sha256_hash(key))
@@ -140,6 +155,27 @@ class ApiKeyService:
         if not ok:
             raise InvalidApiKey(row.id)
         return ApiKey(row.id, row.account_id, row.embed_rate_limit)
+
+    def _pbkdf2(self, key: str, encoded: str) -> bool:
+        """The slow check, bounded: a pair refused within PBKDF2_FAILURE_TTL is refused again
+        without work, and at most PBKDF2_CONCURRENCY checks run at once (KeyCheckBusy past a wait)."""
+        digest = hashlib.blake2b(f"{key}\0{encoded}".encode(), digest_size=16).digest()
+        now = self._clock()
+        if self._refused.get(digest, 0.0) > now:
+            return False
+        if not self._pbkdf2_slots.acquire(timeout=PBKDF2_WAIT):
+            raise KeyCheckBusy()
+        try:
+            ok = self._offload(pbkdf2_matches, key, encoded)
+        finally:
+            self._pbkdf2_slots.release()
+        if not ok:
+            if len(self._refused) >= MAX_CACHED_KEYS:
+                self._refused = {d: t for d, t in self._refused.items() if t > now}
+                if len(self._refused) >= MAX_CACHED_KEYS:
+                    self._refused.clear()
+            self._refused[digest] = now + PBKDF2_FAILURE_TTL
+        return ok
 
     def _row(self, prefix: str) -> sql.ApiKeyRow | None:
         """The key row for ``prefix``: cached for ``ttl`` seconds once found (unknown prefixes are

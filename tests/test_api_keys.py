@@ -126,3 +126,68 @@ def test_the_cache_is_per_key_and_bounded(world, pool, clocks, monkeypatch):
     revoke(world, made[0][0])
     with pytest.raises(InvalidApiKey):
         keys.authenticate(made[0][1])  # evicted, so read again
+
+
+def _wrong(key: str) -> str:
+    prefix, secret = key.split(".")
+    return f"{prefix}.{'y' if secret[0] != 'y' else 'z'}{secret[1:]}"
+
+
+def test_a_refused_legacy_secret_is_remembered_for_a_while(world, pool, clocks, monkeypatch):
+    """A wrong secret sent again with a known prefix costs no second PBKDF2 run until the memory of
+    the refusal expires; the right key still works meanwhile."""
+    runs = []
+    real = api_keys.pbkdf2_matches
+    monkeypatch.setattr(api_keys, "pbkdf2_matches", lambda key, encoded: runs.append(key) or real(key, encoded))
+    _, key = world.api_key(world.account(), with_sha256=False)
+    keys = service(pool, clocks)
+    for _ in range(3):
+        with pytest.raises(InvalidApiKey):
+            keys.authenticate(_wrong(key))
+    assert len(runs) == 1
+    clocks.advance(api_keys.PBKDF2_FAILURE_TTL + 1)
+    with pytest.raises(InvalidApiKey):
+        keys.authenticate(_wrong(key))
+    assert len(runs) == 2
+    assert keys.authenticate(key)
+
+
+def test_legacy_key_checks_run_a_few_at_a_time(world, pool, clocks, monkeypatch):
+    """At most PBKDF2_CONCURRENCY slow checks at once per worker; a caller that cannot get a turn
+    within PBKDF2_WAIT is answered 503 (KeyCheckBusy), not queued for ever."""
+    import threading
+    import time
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(key, encoded):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+        return False
+
+    monkeypatch.setattr(api_keys, "pbkdf2_matches", slow)
+    monkeypatch.setattr(api_keys, "PBKDF2_WAIT", 0.1)
+    _, key = world.api_key(world.account(), with_sha256=False)
+    keys = service(pool, clocks)
+    outcomes = []
+
+    def attempt(i):
+        try:
+            keys.authenticate(f"{key.split('.')[0]}.wrong-secret-{i}")
+        except api_keys.KeyCheckBusy:
+            outcomes.append("busy")
+        except InvalidApiKey:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == api_keys.PBKDF2_CONCURRENCY
+    assert outcomes.count("refused") == api_keys.PBKDF2_CONCURRENCY and outcomes.count("busy") == 4
