@@ -358,3 +358,22 @@ def test_scorer_config_is_cached_for_its_ttl(world, pool):
     assert score(service, address, community)["score"] == "1.00000"  # still the cached config
     now[0] += 2
     assert score(service, address, community)["score"] == "5.00000"  # reloaded after the TTL
+
+
+def test_verification_work_per_request_is_capped(world, scorer):
+    """An address holding more unseen stamps than one request may verify: the first score verifies
+    MAX_VERIFICATIONS_PER_REQUEST of them and answers 503 (nothing written); the verdicts stay
+    cached, so the retry finishes the work and scores every stamp."""
+    from app.scoring.service import MAX_VERIFICATIONS_PER_REQUEST, VerificationBudgetExceeded
+
+    community = world.community({f"P{i}": 1 for i in range(300)}, "1")
+    address = new_address()
+    for i in range(MAX_VERIFICATIONS_PER_REQUEST + 20):
+        world.stamp(address, f"P{i}")
+    service = scorer()
+    with pytest.raises(VerificationBudgetExceeded) as info:
+        service.score(address, CommunityLookup(community))
+    assert info.value.status == 503 and info.value.retry_after == 1
+    assert world.query("SELECT count(*) FROM registry_passport WHERE address = %s", address) == [(0,)]
+    assert len(service._verifier.cache) >= MAX_VERIFICATIONS_PER_REQUEST
+    assert score(service, address, community)["score"] == f"{MAX_VERIFICATIONS_PER_REQUEST + 20}.00000"

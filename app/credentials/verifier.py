@@ -4,7 +4,11 @@
 JSON text, keyed by a digest of that text. The scoring read asks first by stored row version
 (``verify_row``: the row's id and ``xmin``), and fetches and verifies the text only of rows it has
 not seen (``verify_stored(..., row=key)``), so a known stamp costs neither the database nor this
-process a decode of its JSON."""
+process a decode of its JSON. A new row whose text was verified before (the same stamp posted
+again) takes the proof's verdict from the digest of its text: no cryptography twice.
+
+Verdicts that a stamp is valid and verdicts that it is not live in separate bounded caches, so a
+flood of bad stamps evicts only other bad stamps' verdicts, never the valid ones the scores need."""
 
 from __future__ import annotations
 
@@ -115,8 +119,10 @@ class CredentialVerifier:
             raise TypeError("trusted_issuers must be an iterable of DIDs, not one string")
         self.now = now
         self.max_bytes = max_bytes
-        # proof results (bytes digest keys) and stored row versions (``row_key`` int keys)
+        # proof results (bytes digest keys) and stored row versions (``row_key`` int keys): valid
+        # ones in ``cache``, the others in ``failures`` (a tenth of the size)
         self.cache: BoundedCache[str | None] = BoundedCache(cache_size)
+        self.failures: BoundedCache[str | None] = BoundedCache(max(1000, cache_size // 10) if cache_size > 0 else 0)
         self.trusted_issuers = trusted_issuers
 
     @property
@@ -128,6 +134,24 @@ class CredentialVerifier:
         # Row entries hold issuer-trust verdicts: a new list starts from an empty cache.
         self._trusted_issuers = frozenset(i for i in issuers if isinstance(i, str))
         self.cache.clear()
+        self.failures.clear()
+
+    def _get(self, key, default=None):
+        value = self.cache.get(key, _MISSING)
+        return self.failures.get(key, default) if value is _MISSING else value
+
+    def _put(self, key, value, valid: bool) -> None:
+        (self.cache if valid else self.failures).put(key, value)
+
+    def _proof_reason(self, text: str, credential: dict) -> str | None:
+        """The proof's verdict (None: valid), from the digest of the stored text when it was
+        checked before, else checked now and remembered under that digest."""
+        key = b"t" + hashlib.blake2b(text.encode(), digest_size=20).digest()  # "t": not ``verify``'s keys
+        reason = self._get(key, _MISSING)
+        if reason is _MISSING:
+            reason = check_proof(credential)
+            self._put(key, reason, valid=reason is None)
+        return reason
 
     def verify(self, credential: Any, address: str) -> Verdict:
         try:
@@ -159,7 +183,7 @@ class CredentialVerifier:
         """The verdict on a stored row version seen before (``verify_stored(..., row=...)``), with
         the expiry checked against ``now`` (default: the verifier's clock); None when unknown (fetch
         its text). Never raises."""
-        entry = self.cache.get(row)
+        entry = self._get(row)
         if entry is None:
             return None
         try:
@@ -184,7 +208,7 @@ class CredentialVerifier:
         try:
             credential = orjson.loads(text)
         except (orjson.JSONDecodeError, TypeError):
-            self.cache.put(row, _entry([Reason.MALFORMED, None, None, None, None]))
+            self._put(row, _entry([Reason.MALFORMED, None, None, None, None]), valid=False)
             return invalid(Reason.MALFORMED), None
         fields, now = stamp_fields(credential), self._now_aware()
         static = issuer_reason(fields, self.trusted_issuers)
@@ -196,12 +220,12 @@ class CredentialVerifier:
                 later = subject_reason(fields, address)
                 if later is None:
                     # as in ``verify``: no cryptography on huge input
-                    later = Reason.MALFORMED if len(text) > self.max_bytes else check_proof(credential)
+                    later = Reason.MALFORMED if len(text) > self.max_bytes else self._proof_reason(text, credential)
                 if later is None:
                     nullifiers = list(fields.nullifiers)
                     stored = 0 if fields.stored_nullifiers == fields.nullifiers else list(fields.stored_nullifiers)
-        self.cache.put(row, _entry([static, fields.expiration_raw if static is None else None, later,
-                                    nullifiers, stored]))
+        self._put(row, _entry([static, fields.expiration_raw if static is None else None, later,
+                               nullifiers, stored]), valid=static is None and later is None)
         reason = static or expiry_reason(fields, now) or later
         return (VALID, fields) if reason is None else (invalid(reason), None)
 
@@ -216,11 +240,7 @@ class CredentialVerifier:
             return invalid(reason), None
         if len(text) > self.max_bytes:  # as in ``verify``: no cryptography on huge input
             return invalid(Reason.MALFORMED), None
-        key = b"t" + hashlib.blake2b(text.encode(), digest_size=20).digest()  # "t": not ``verify``'s keys
-        reason = self.cache.get(key, _MISSING)
-        if reason is _MISSING:
-            reason = check_proof(credential)
-            self.cache.put(key, reason)
+        reason = self._proof_reason(text, credential)
         return (VALID, fields) if reason is None else (invalid(reason), None)
 
     def now_aware(self) -> datetime:
@@ -240,9 +260,9 @@ class CredentialVerifier:
             key = credential_digest(credential, self.max_bytes)
         except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
             return invalid(Reason.MALFORMED)
-        reason = self.cache.get(key, _MISSING)
+        reason = self._get(key, _MISSING)
         if reason is _MISSING:
             reason = check_proof(credential)
-            self.cache.put(key, reason)
+            self._put(key, reason, valid=reason is None)
         return VALID if reason is None else invalid(reason)
 

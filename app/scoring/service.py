@@ -43,11 +43,23 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_LIFO_ATTEMPTS = 5
 MAX_TRANSACTION_ATTEMPTS = 3
+# Stored stamps one score may verify (fetch and check) that this worker has not seen: twice a bulk
+# write, far above what a real address holds. Past it the request ends with a 503 after verifying
+# that many; the verdicts stay cached, so a retry goes on from there and every request's work is
+# bounded whatever an address holds.
+MAX_VERIFICATIONS_PER_REQUEST = 200
 
 
 class ScoringContention(ServiceError):
     status = 503
     default_detail = "Too many concurrent updates for this passport, please retry."
+    retry_after = 1
+
+
+class VerificationBudgetExceeded(ServiceError):
+    status = 503
+    default_detail = "Too many new stamps to verify at once; the work done is kept, please retry."
+    retry_after = 1
 
 
 class ScoringService:
@@ -161,6 +173,8 @@ class ScoringService:
         unknown = [cache_id for cache_id, verdict in verdicts.items() if verdict is None]
         if unknown and known_only:
             return None
+        over_budget = len(unknown) > MAX_VERIFICATIONS_PER_REQUEST
+        unknown = unknown[:MAX_VERIFICATIONS_PER_REQUEST]
         if unknown:
             if cur is None:
                 with self._pool.cursor() as own:
@@ -169,6 +183,8 @@ class ScoringService:
                 texts = sql.stamp_texts(cur, unknown)
             for cache_id, version, text in texts:
                 verdicts[cache_id] = self._verifier.verify_stored(text, address, row=row_key(cache_id, version))
+        if over_budget:
+            raise VerificationBudgetExceeded()
         candidates: dict[str, Candidate] = {}
         for cache_id, version, provider, revoked in rows:
             verdict, fields = verdicts.get(cache_id) or (None, None)

@@ -134,7 +134,37 @@ def test_row_entries_are_small_and_untracked_by_the_garbage_collector():
         per_entry = (tracemalloc.get_traced_memory()[0] - before) / 2000
     finally:
         tracemalloc.stop()
-    assert len(verifier.cache) == 2000
+    assert len(verifier.cache) == 2000 + 1  # the row entries, and the text's digest: one proof check
     assert per_entry < 300, per_entry
     entry = verifier.cache._data[row_key(7, 1)]
     assert not gc.is_tracked(entry) and not gc.is_tracked(verifier.cache._data)
+
+
+@pytest.mark.parametrize("kind", PROOF_TYPES)
+def test_a_stamp_posted_again_is_not_verified_again(kind, crypto_calls):  # noqa: F811
+    """A new row (a re-post) of a text verified before takes the proof's verdict from the text's
+    digest: no cryptography twice, valid or not."""
+    verifier = make_verifier()
+    good = _text(issue(kind))
+    bad = issue(kind)
+    bad["credentialSubject"]["nullifiers"] = ["v0:changed after signing"]
+    for text in (good, _text(bad)):
+        first = verifier.verify_stored(text, ADDRESS, row=row_key(1, 1))
+        calls = crypto_calls["n"]
+        again = verifier.verify_stored(text, ADDRESS, row=row_key(2, 1))
+        assert again[0] == first[0] and crypto_calls["n"] == calls
+
+
+def test_failed_verifications_do_not_evict_valid_ones():
+    """Verdicts of bad stamps live apart: a flood of them leaves the valid rows' entries alone."""
+    verifier = make_verifier(cache_size=100)
+    good = _text(issue("eip712"))
+    for i in range(50):
+        verifier.verify_stored(good, ADDRESS, row=row_key(i, 1))
+    bad = issue("eip712")
+    bad["proof"]["proofValue"] = "0x" + "1" * 130
+    bad_text = _text(bad)
+    for i in range(50_000, 55_000):
+        assert not verifier.verify_stored(bad_text, ADDRESS, row=row_key(i, 1))[0].valid
+    assert all(verifier.verify_row(row_key(i, 1), ADDRESS)[0].valid for i in range(50))
+    assert len(verifier.failures) <= verifier.failures.maxsize
