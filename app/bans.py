@@ -6,6 +6,7 @@ address and provider).
 """
 from __future__ import annotations
 
+from app.credentials.eip712 import proof_value_spellings
 from app.errors import BadRequest
 from app.scoring.result import iso
 from db.queries import bans as sql
@@ -42,9 +43,13 @@ class BanService:
         return {"hash": hash_, "is_banned": False, "end_time": None, "ban_type": None, "reason": None}
 
     def check_revocations(self, proof_values: list[str]) -> list[dict]:
-        """One result per proof value, in order, duplicates kept."""
+        """One result per proof value, in order, duplicates kept. A value is revoked when a
+        revocation names the same EIP-712 signature in any of its usual spellings (hex case,
+        ``v`` as 0/1 or 27/28, high or low ``s``); other proof values compare as they are."""
         if not proof_values:
             return []
+        spellings = [proof_value_spellings(value) for value in proof_values]
         with self._pool.cursor() as cur:
-            revoked = sql.revoked_proof_values(cur, proof_values)
-        return [{"proof_value": value, "is_revoked": value in revoked} for value in proof_values]
+            revoked = sql.revoked_proof_values(cur, sorted(set().union(*spellings)))
+        return [{"proof_value": value, "is_revoked": not forms.isdisjoint(revoked)}
+                for value, forms in zip(proof_values, spellings)]

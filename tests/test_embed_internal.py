@@ -323,6 +323,28 @@ def test_check_revocations(api, world):
     api.post_json("/internal/check-revocations", {"values": []}, headers=INTERNAL, status=422)
 
 
+def test_check_revocations_compares_the_signature_however_it_is_spelled(api, world):
+    """A revoked EIP-712 signature is revoked in any spelling recovery accepts (hex case, v as 0/1,
+    the high-s twin); the answer echoes the value as sent. A revocation stored in another spelling
+    than the one asked about is found too."""
+    from app.credentials.eip712 import _ORDER, canonical_proof_value
+
+    address = new_address()
+    world.stamp(address, "Google")
+    [(cache_id, proof)] = world.query("SELECT id, proof_value FROM ceramic_cache_ceramiccache WHERE address = %s",
+                                      address)
+    assert canonical_proof_value(proof) == proof  # the IAM's (and the signer's) own spelling
+    r, s, v = proof[2:66], int(proof[66:130], 16), int(proof[130:], 16)
+    spellings = ["0x" + proof[2:].upper(), f"0x{r}{s:064x}{v - 27:02x}", f"0x{r}{_ORDER - s:064x}{55 - v:02x}"]
+    world.query("INSERT INTO ceramic_cache_revocation (proof_value, ceramic_cache_id) VALUES (%s, %s)",
+                spellings[0], cache_id)  # stored upper case
+    other = world.credential(address, "Github")["proof"]["proofValue"]
+    body = api.post_json("/internal/check-revocations", {"proof_values": [proof, *spellings, other]},
+                         headers=INTERNAL).json
+    assert body == [{"proof_value": value, "is_revoked": True} for value in [proof, *spellings]] + [
+        {"proof_value": other, "is_revoked": False}]
+
+
 # --- lookups -----------------------------------------------------------------------------------
 
 def test_allow_list(api, world):

@@ -233,6 +233,41 @@ def typed_data_digest(types: Any, primary_type: Any, domain: Any, message: Any) 
     return keccak256(b"\x19\x01" + domain_hash + compiled.hash_struct(primary_type, message))
 
 
+# secp256k1's group order: (r, s, v) and (r, n - s, v ^ 1) are the same signature.
+_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def canonical_proof_value(proof_value: str) -> str:
+    """One spelling of an EIP-712 signature: lowercase hex, low ``s`` and ``v`` as 27/28 (the
+    form the IAM issues). Recovery accepts the other spellings of the same signature (hex case,
+    ``v`` as 0/1, high ``s``), so revocations compare this form. Anything else is returned as is."""
+    if not _PROOF_VALUE.fullmatch(proof_value):
+        return proof_value
+    r, s, v = int(proof_value[2:66], 16), int(proof_value[66:130], 16), int(proof_value[130:], 16)
+    if v in (0, 1):
+        v += 27
+    if v not in (27, 28):
+        return proof_value.lower()
+    if s > _ORDER // 2:
+        s, v = _ORDER - s, 55 - v
+    return f"0x{r:064x}{s:064x}{v:02x}"
+
+
+def proof_value_spellings(proof_value: str) -> set[str]:
+    """The usual spellings of the same EIP-712 signature (lower or upper case hex, ``v`` as
+    27/28 or 0/1, low or high ``s``), canonical one included; for anything else, the value."""
+    canonical = canonical_proof_value(proof_value)
+    if not _PROOF_VALUE.fullmatch(canonical) or canonical[130:] not in ("1b", "1c"):
+        return {proof_value}  # not a signature recovery would accept
+    r, s, v = canonical[2:66], int(canonical[66:130], 16), int(canonical[130:], 16)
+    forms = {proof_value}
+    for s_value, v_value in ((s, v), (_ORDER - s, 55 - v)):
+        for recovery in (v_value, v_value - 27):
+            digits = f"{r}{s_value:064x}{recovery:02x}"
+            forms.update((f"0x{digits}", f"0x{digits.upper()}"))
+    return forms
+
+
 def recover_address(digest: bytes, signature: bytes) -> bytes:
     """The 20-byte address whose key made the 65-byte ``r || s || v`` signature."""
     if len(signature) != 65:

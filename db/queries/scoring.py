@@ -79,7 +79,9 @@ def load_community(cur, community_id: int | None, *, account_id: int | None = No
 
 # The usual read of a score, in one round trip:
 # * the address's live V1 rows, newest first per provider (Python: DISTINCT ON (provider) ... ORDER
-#   BY provider, updated_at DESC), by id and version, revoked ones flagged (the caller skips them).
+#   BY provider, updated_at DESC), by id and version, revoked ones flagged (the caller skips them):
+#   a revocation of the row (Python's rule) or of its proof value (the same proof posted again; new
+#   rows store the canonical spelling of an EIP-712 signature, which revocations copy).
 #   No credential is read: decompressing and printing ten 2 KB jsonb values was most of this
 #   read's cost, and the verifier knows a row version it has seen;
 # * the passport and the versions of its registry_stamp rows;
@@ -89,7 +91,9 @@ def load_community(cur, community_id: int | None, *, account_id: int | None = No
 SCORE_READ = """
 SELECT (SELECT json_agg(json_build_array(cc.id, cc.xmin::text::bigint, cc.provider,
                                          EXISTS (SELECT 1 FROM ceramic_cache_revocation r
-                                                 WHERE r.ceramic_cache_id = cc.id))
+                                                 WHERE r.ceramic_cache_id = cc.id)
+                                         OR EXISTS (SELECT 1 FROM ceramic_cache_revocation r
+                                                    WHERE r.proof_value = cc.proof_value))
                         ORDER BY cc.provider, cc.updated_at DESC, cc.id DESC)
         FROM ceramic_cache_ceramiccache cc
         WHERE cc.address = %(address)s AND cc.type = 1 AND cc.deleted_at IS NULL),
