@@ -40,6 +40,7 @@ class Config:
     human_points_start_timestamp: int = 0
     human_points_mta_enabled: bool = False
     max_body_bytes: int = 1024 * 1024
+    max_concurrent_bodies: int = 6
     multi_nullifier: bool = False
     credential_cache_size: int = 100_000
     scorer_config_ttl: float = 10.0
@@ -67,6 +68,7 @@ class Config:
             "human_points_enabled": self.human_points_enabled,
             "human_points_write_enabled": self.human_points_write_enabled,
             "max_body_bytes": self.max_body_bytes,
+            "max_concurrent_bodies": self.max_concurrent_bodies,
             "multi_nullifier": self.multi_nullifier,
             "api_analytics_enabled": self.api_analytics_enabled,
             "embed_reads_require_key": self.embed_reads_require_key,
@@ -208,6 +210,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         human_points_start_timestamp=_get(env, "HUMAN_POINTS_START_TIMESTAMP", _int_at_least(0), 0),
         human_points_mta_enabled=_get(env, "HUMAN_POINTS_MTA_ENABLED", _bool, False),
         max_body_bytes=_get(env, "MAX_BODY_BYTES", _int_at_least(1024), 1024 * 1024),
+        max_concurrent_bodies=_get(env, "MAX_CONCURRENT_BODIES", _int_at_least(1), 6),
         multi_nullifier=_get(env, "FF_MULTI_NULLIFIER", _bool, False),
         credential_cache_size=_get(env, "CREDENTIAL_CACHE_SIZE", _int_at_least(0), 100_000),
         scorer_config_ttl=_get(env, "SCORER_CONFIG_TTL", _seconds(allow_zero=True), 10.0),

@@ -10,6 +10,7 @@ from typing import Any
 class ServiceError(Exception):
     status = 500
     default_detail = "Internal server error"
+    retry_after: int | None = None  # seconds, sent as Retry-After (a 503 the caller may retry)
 
     def __init__(self, detail: Any = None):
         self.detail = self.default_detail if detail is None else detail

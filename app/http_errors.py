@@ -20,13 +20,23 @@ from db.pool import DatabaseUnavailable
 log = logging.getLogger("app.errors")
 
 RETRY_AFTER_SECONDS = 1
+# A list of problems names at most this many, then how many more there are: a huge bad body must
+# not make a huge answer.
+MAX_PROBLEMS = 10
 # Python (django-ninja, DEBUG off) answers a body that is not JSON with exactly this text.
 UNPARSABLE_BODY = "Cannot parse request body"
 
 
 def error_body(detail) -> dict:
-    """The error body for ``detail`` (a message, or a list of ``{"loc", "msg"}`` problems)."""
-    return {"detail": detail, "error": detail if isinstance(detail, str) else summary(detail)}
+    """The error body for ``detail`` (a message, or a list of ``{"loc", "msg"}`` problems, of which
+    the first ``MAX_PROBLEMS`` are listed)."""
+    if isinstance(detail, str):
+        return {"detail": detail, "error": detail}
+    if isinstance(detail, list) and len(detail) > MAX_PROBLEMS:
+        more = len(detail) - MAX_PROBLEMS
+        return {"detail": [*detail[:MAX_PROBLEMS], {"loc": ["body"], "msg": f"and {more} more problems"}],
+                "error": summary(detail)}
+    return {"detail": detail, "error": summary(detail)}
 
 
 def summary(problems) -> str:
@@ -65,9 +75,8 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTP
 
 def handle_service_error(req, resp, exc: ServiceError, params) -> None:
     set_error(resp, exc.status, exc.detail)
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        resp.set_header("Retry-After", str(retry_after))
+    if exc.retry_after is not None:
+        resp.set_header("Retry-After", str(exc.retry_after))
 
 
 def handle_malformed_body(req, resp, exc: falcon.HTTPBadRequest, params) -> None:

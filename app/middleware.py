@@ -1,15 +1,18 @@
-"""Falcon middleware: request id, body-size limit, and the one JSON access-log line per request."""
+"""Falcon middleware: request id, body-size limit and body slots, and the one JSON access-log line
+per request."""
 from __future__ import annotations
 
 import io
 import logging
 import re
+import threading
 import time
 import uuid
 
 import falcon
 
 from app.analytics import usage_row
+from app.errors import BadRequest, ServiceError
 from app.logs import request_id_var
 
 access_log = logging.getLogger("access")
@@ -18,11 +21,26 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class RequestContext:
-    """Request id in and out (``X-Request-ID``), 413 before any body is parsed, access log."""
+class BodiesBusy(ServiceError):
+    status = 503
+    default_detail = "Too many requests with a body at once, please retry."
+    retry_after = 1
 
-    def __init__(self, max_body_bytes: int):
+
+class RequestContext:
+    """Request id in and out (``X-Request-ID``), 413 before any body is parsed, body slots, access
+    log.
+
+    A parsed body costs memory in proportion to its size (JSON objects take several times their
+    text), so at most ``max_bodies`` requests with a body are handled at once per worker; others
+    wait for a slot (``body_wait`` seconds, then 503) before their body is read. Bodies then cost
+    at most ``max_bodies`` times the largest one, whatever the number of connections (README,
+    "Memory of a pod")."""
+
+    def __init__(self, max_body_bytes: int, max_bodies: int = 6, body_wait: float = 5.0):
         self.max_body_bytes = max_body_bytes
+        self._body_slots = threading.BoundedSemaphore(max_bodies)
+        self._body_wait = body_wait
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -31,17 +49,24 @@ class RequestContext:
         req.context.request_id = request_id
         req.context.token = request_id_var.set(request_id)
         resp.set_header("X-Request-ID", request_id)
+        if "\x00" in req.path or "%00" in req.query_string:
+            # PostgreSQL cannot take a NUL in a text value: refused here, before any handler.
+            raise BadRequest("The request URL contains a NUL character.")
         self._limit_body(req)
 
     def _limit_body(self, req: falcon.Request) -> None:
         too_large = falcon.HTTPContentTooLarge(
             description=f"Request body is too large (limit {self.max_body_bytes} bytes).")
         length = req.content_length
-        if length is not None:
-            if length > self.max_body_bytes:
-                raise too_large
+        if length is not None and length > self.max_body_bytes:
+            raise too_large
+        chunked = length is None and req.method in _BODY_METHODS and req.env.get("wsgi.input_terminated")
+        if not (length or chunked):
             return
-        if req.method in _BODY_METHODS and req.env.get("wsgi.input_terminated"):
+        if not self._body_slots.acquire(timeout=self._body_wait):
+            raise BodiesBusy()
+        req.context.body_slot = True
+        if chunked:
             # A chunked body has no Content-Length: read at most limit + 1 bytes, then hand the
             # buffered body to the media handlers as if it had one.
             data = req.env["wsgi.input"].read(self.max_body_bytes + 1)
@@ -52,6 +77,9 @@ class RequestContext:
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource,
                          req_succeeded: bool) -> None:
+        if getattr(req.context, "body_slot", False):
+            req.context.body_slot = False
+            self._body_slots.release()
         started = getattr(req.context, "started", None)
         duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
         access_log.info(

@@ -15,6 +15,7 @@ import orjson
 
 from app.credentials import utcnow
 from app.credentials.checks import parse_expiration
+from app.credentials.eip712 import canonical_proof_value
 from app.errors import NotFound, ServiceError
 from app.scoring import human_points
 from app.scoring.result import fmt5, iso
@@ -28,7 +29,25 @@ log = logging.getLogger(__name__)
 
 SOURCE_PASSPORT = 1
 SOURCE_EMBED = 2
-MAX_STAMPS_PER_REQUEST = 100
+MAX_STAMPS_PER_REQUEST = 100  # Python's MAX_BULK_CACHE_SIZE
+# Stored data is bounded. A real Passport credential is about 2 KB of JSON (an EIP-712 stamp with
+# one or two nullifiers); a stamp four times that is refused (422) before anything is written.
+MAX_STAMP_BYTES = 8 * 1024
+# Live stamps of one address: far above the number of providers that exist (about 150 with the
+# custom credentials of partners). A write that would pass it is refused (422, nothing written), and
+# listings stop there: a listing is at most MAX_LIVE_STAMPS x MAX_STAMP_BYTES (4 MB).
+MAX_LIVE_STAMPS = 500
+
+
+def stamp_problem(text: str) -> str | None:
+    """Why a credential serialized as ``text`` cannot be stored, or None."""
+    if len(text) > MAX_STAMP_BYTES:
+        return f"Stamp is too large (limit {MAX_STAMP_BYTES} bytes of JSON)."
+    return None
+
+
+class TooManyLiveStamps(ServiceError):
+    status = 422
 
 
 class MisconfiguredScorer(ServiceError):
@@ -36,12 +55,13 @@ class MisconfiguredScorer(ServiceError):
     default_detail = "Unable to retrieve configured scorer!"
 
 
-def new_row(credential: dict) -> sql.NewRow:
-    """A cache row for a credential whose provider and proofValue were already validated."""
+def new_row(credential: dict, text: str | None = None) -> sql.NewRow:
+    """A cache row for a credential whose provider and proofValue were already validated;
+    ``text``: its JSON serialization, when the caller already made it."""
     return sql.NewRow(
         provider=credential["credentialSubject"]["provider"],
-        credential=credential,
-        proof_value=credential["proof"]["proofValue"],
+        text=orjson.dumps(credential).decode() if text is None else text,
+        proof_value=canonical_proof_value(credential["proof"]["proofValue"]),
         issuance_date=parse_expiration(credential.get("issuanceDate")),
         expiration_date=parse_expiration(credential.get("expirationDate")),
     )
@@ -65,26 +85,31 @@ class StampService:
         self._scoring = scoring
         self._points = points
 
-    def write(self, address: str, community_id: int, *, remove: set[str], add: list[dict],
+    def write(self, address: str, community_id: int, *, remove: set[str], add: list,
               source_app: int | None, source_scorer_id: int | None | object = ...,
               require_existing: bool = False) -> WriteResult:
         """Replace the stamps of ``remove`` providers by ``add`` credentials and rescore, atomically.
 
-        The new rows record ``source_app`` and ``source_scorer_id`` (by default the community
-        scored). Credentials naming the same provider twice: the last one wins.
+        ``add``: credentials, or (credential, JSON text) pairs. The new rows record ``source_app``
+        and ``source_scorer_id`` (by default the community scored). Credentials naming the same
+        provider twice: the last one wins. A write that would leave the address with more than
+        ``MAX_LIVE_STAMPS`` live stamps (and more than before) is refused, nothing written.
         ``require_existing``: 404 when no live stamp of ``remove`` exists (Python's DELETE)."""
         if source_scorer_id is ...:
             source_scorer_id = community_id
-        rows = list({row.provider: row for row in map(new_row, add)}.values())
+        rows = [new_row(*item) if isinstance(item, tuple) else new_row(item) for item in add]
+        rows = list({row.provider: row for row in rows}.values())
         providers = sorted(remove | {row.provider for row in rows})
         lookup = CommunityLookup(community_id)
 
         def transaction() -> WriteResult:
             with self._pool.transaction() as cur:
-                deleted, inserted = sql.replace_stamps(cur, address, community_id, providers, rows,
-                                                       source_app, source_scorer_id)
+                deleted, kept, inserted = sql.replace_stamps(cur, address, community_id, providers, rows,
+                                                             source_app, source_scorer_id)
                 if require_existing and not deleted:
                     raise NotFound("Unable to find stamp to delete.")
+                if kept + len(inserted) > max(MAX_LIVE_STAMPS, kept + deleted):
+                    raise TooManyLiveStamps(f"Too many stamps for this address (limit {MAX_LIVE_STAMPS}).")
                 if len(inserted) != len(rows):
                     # A writer that does not take this address's lock (another community's path)
                     # inserted a live row in between: start over.
@@ -92,14 +117,15 @@ class StampService:
                 self._scoring.verify_new_rows(address, inserted)
                 result = self._scoring.score_within(cur, address, lookup)
                 known = {row_id: text for row_id, _, text in inserted}  # no second jsonb conversion
-                return WriteResult(sql.live_stamps_json(cur, address, known), result.to_response())
+                return WriteResult(sql.live_stamps_json(cur, address, limit=MAX_LIVE_STAMPS, known=known),
+                                   result.to_response())
 
         return retry_on_conflict(transaction)
 
     def live_stamps(self, address: str) -> orjson.Fragment:
         """The live stamps as a JSON fragment (passed through from the database, never decoded)."""
         with self._pool.cursor() as cur:
-            return orjson.Fragment(sql.live_stamps_json(cur, address))
+            return orjson.Fragment(sql.live_stamps_json(cur, address, limit=MAX_LIVE_STAMPS))
 
     def ensure_scored(self, address: str, community_id: int) -> None:
         """Python's stamp listing scores an address that has no score yet for the ceramic scorer."""

@@ -31,7 +31,7 @@ class BulkStamps(_CeramicResource):
         entries = load_stamp_entries(req.get_media(), stamp_required=True)
         annotate(stamp_count=len(entries))
         result = self._stamps.write(address, self._scorer_id, remove={e["provider"] for e in entries},
-                                    add=[e["stamp"] for e in entries], source_app=SOURCE_PASSPORT)
+                                    add=[(e["stamp"], e["text"]) for e in entries], source_app=SOURCE_PASSPORT)
         json_body(resp, result.body(), falcon.HTTP_201)
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -40,7 +40,7 @@ class BulkStamps(_CeramicResource):
         annotate(stamp_count=len(entries))
         # Python's PATCH leaves source_app and source_scorer_id NULL on the rows it writes.
         result = self._stamps.write(address, self._scorer_id, remove={e["provider"] for e in entries},
-                                    add=[e["stamp"] for e in entries if e["stamp"] is not None],
+                                    add=[(e["stamp"], e["text"]) for e in entries if e["stamp"] is not None],
                                     source_app=None, source_scorer_id=None)
         json_body(resp, result.body())
 

@@ -42,7 +42,7 @@ class AddStamps:
         address = normalize_address(address)
         data = load_embed_stamps(req.get_media())
         annotate(address=address, scorer_id=data["scorer_id"], stamp_count=len(data["stamps"]))
-        providers = {stamp["credentialSubject"]["provider"] for stamp in data["stamps"]}
+        providers = {stamp["credentialSubject"]["provider"] for stamp, _ in data["stamps"]}
         try:
             result = self._stamps.write(address, data["scorer_id"], remove=providers, add=data["stamps"],
                                         source_app=SOURCE_EMBED)

@@ -1,14 +1,21 @@
-"""Request bodies, validated with marshmallow. Schemas are built once, at import."""
+"""Request bodies, validated with marshmallow. Schemas are built once, at import.
+
+Every body's shape and item count are checked before any item is: a list of a million items is
+refused for its length, not validated item by item. A stamp that cannot be stored (too large:
+``app.stamps.stamp_problem``) is refused here, and its JSON text, made once, goes on to the write.
+"""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+import orjson
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.credentials.checks import parse_expiration
 from app.errors import Unprocessable
-from app.stamps import MAX_STAMPS_PER_REQUEST
+from app.stamps import MAX_STAMPS_PER_REQUEST, stamp_problem
 
 TOO_MANY = "You have submitted too many stamps."
 _TEXT = validate.Length(min=1, max=256)
+_BIGINT = validate.Range(min=-2**63, max=2**63 - 1)
 
 
 def credential_problems(stamp: dict) -> dict[str, list[str]]:
@@ -28,6 +35,18 @@ def credential_problems(stamp: dict) -> dict[str, list[str]]:
     return problems
 
 
+def storable(stamp) -> tuple[str | None, dict[str, list[str]]]:
+    """(the stamp's JSON text, {field: problems}) of one stamp of a body."""
+    if not isinstance(stamp, dict):
+        return None, {"_schema": ["Invalid stamp."]}
+    text = orjson.dumps(stamp).decode()
+    problem = stamp_problem(text)
+    problems = credential_problems(stamp)
+    if problem:
+        problems["_schema"] = [problem]
+    return text, problems
+
+
 class StampEntry(Schema):
     """One element of the ceramic-cache bulk bodies: ``{"provider": ..., "stamp": {...}}``."""
 
@@ -37,12 +56,41 @@ class StampEntry(Schema):
     provider = fields.String(required=True, validate=_TEXT)
     stamp = fields.Dict(load_default=None, allow_none=True)
 
-    @validates_schema
-    def _stamp_is_storable(self, data, **kwargs):
-        if data.get("stamp") is not None:
-            problems = credential_problems(data["stamp"])
-            if problems:
-                raise ValidationError({"stamp": problems})
+
+STAMP_ENTRY = StampEntry()
+
+
+def _check_list(body, limit: int, expected: str, field: str | None = None) -> list:
+    """``body`` (or its ``field``) as a list of at most ``limit`` items, checked before any item is."""
+    if not isinstance(body, list):
+        raise ValidationError({field: [expected]} if field else [expected])
+    if len(body) > limit:
+        raise Unprocessable(TOO_MANY)
+    return body
+
+
+def load_stamp_entries(body, *, stamp_required: bool) -> list[dict]:
+    """The entries of a bulk body, each ``{"provider", "stamp", "text"}`` (``stamp`` and ``text``
+    None for an entry without one), or 422 listing the problems (nothing is written on any error)."""
+    entries, problems = [], {}
+    for i, item in enumerate(_check_list(body, MAX_STAMPS_PER_REQUEST, "Expected a JSON array of stamps.")):
+        try:
+            entry = STAMP_ENTRY.load(item)
+        except ValidationError as exc:
+            problems[i] = exc.messages
+            continue
+        entry["text"] = None
+        if entry["stamp"] is None:
+            if stamp_required:
+                problems[i] = {"stamp": ["Missing data for required field."]}
+        else:
+            entry["text"], stamp_problems = storable(entry["stamp"])
+            if stamp_problems:
+                problems[i] = {"stamp": stamp_problems}
+        entries.append(entry)
+    if problems:
+        raise ValidationError(problems)
+    return entries
 
 
 class EmbedStamps(Schema):
@@ -51,67 +99,65 @@ class EmbedStamps(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    scorer_id = fields.Integer(required=True, strict=False)
-    stamps = fields.List(fields.Dict(), required=True)
+    scorer_id = fields.Integer(required=True, strict=False, validate=_BIGINT)
+    stamps = fields.Raw(required=True)
 
 
-STAMP_ENTRIES = StampEntry(many=True)
 EMBED_STAMPS = EmbedStamps()
 
 
-def load_stamp_entries(body, *, stamp_required: bool) -> list[dict]:
-    """A validated bulk body, or 422 listing every problem (nothing is written on any error)."""
-    entries = STAMP_ENTRIES.load(body if isinstance(body, list) else _not_a_list(body))
-    if stamp_required:
-        missing = {str(i): {"stamp": ["Missing data for required field."]}
-                   for i, entry in enumerate(entries) if entry["stamp"] is None}
-        if missing:
-            raise ValidationError(missing)
-    if len(entries) > MAX_STAMPS_PER_REQUEST:
-        raise Unprocessable(TOO_MANY)
-    return entries
-
-
 def load_embed_stamps(body) -> dict:
-    data = EMBED_STAMPS.load(body if isinstance(body, dict) else _not_an_object(body))
-    problems = {str(i): ["Invalid stamp."] if not isinstance(s, dict) else credential_problems(s)
-                for i, s in enumerate(data["stamps"])}
-    problems = {k: v for k, v in problems.items() if v}
+    """``{"scorer_id", "stamps": [(credential, JSON text)]}``."""
+    data = EMBED_STAMPS.load(_check_object(body))
+    stamps = _check_list(data["stamps"], MAX_STAMPS_PER_REQUEST, "Not a valid list.", "stamps")
+    checked, problems = [], {}
+    for i, stamp in enumerate(stamps):
+        text, stamp_problems = storable(stamp)
+        if stamp_problems:
+            problems[i] = stamp_problems
+        checked.append((stamp, text))
     if problems:
         raise ValidationError({"stamps": problems})
-    if len(data["stamps"]) > MAX_STAMPS_PER_REQUEST:
-        raise Unprocessable(TOO_MANY)
+    data["stamps"] = checked
     return data
 
 
-def _not_a_list(body):
-    raise ValidationError(["Expected a JSON array of stamps."])
-
-
-def _not_an_object(body):
-    raise ValidationError(["Expected a JSON object."])
+def _check_object(body) -> dict:
+    if not isinstance(body, dict):
+        raise ValidationError(["Expected a JSON object."])
+    return body
 
 
 class RevocationCheck(Schema):
-    proof_values = fields.List(fields.String(validate=validate.Length(max=256)), required=True)
+    proof_values = fields.Raw(required=True)
 
 
 REVOCATION_CHECK = RevocationCheck()
+_PROOF_VALUE = fields.String(validate=validate.Length(max=256))
 
 
 def load_revocation_check(body) -> list[str]:
-    data = REVOCATION_CHECK.load(body if isinstance(body, dict) else _not_an_object(body))
-    if len(data["proof_values"]) > MAX_STAMPS_PER_REQUEST:
-        raise Unprocessable(TOO_MANY)
-    return data["proof_values"]
+    data = REVOCATION_CHECK.load(_check_object(body))
+    values = _check_list(data["proof_values"], MAX_STAMPS_PER_REQUEST, "Not a valid list.", "proof_values")
+    problems = {}
+    for i, value in enumerate(values):
+        try:
+            _PROOF_VALUE.deserialize(value)
+        except ValidationError as exc:
+            problems[i] = exc.messages
+    if problems:
+        raise ValidationError({"proof_values": problems})
+    return values
 
 
 def load_ban_check(body) -> list[dict]:
-    """The credentialSubject of each credential; like Python's schema, ``hash``, ``provider`` and
-    ``id`` must be present (each may be null), else 422 naming every missing field."""
+    """The credentialSubject of each credential (at most 100); like Python's schema, ``hash``,
+    ``provider`` and ``id`` must be present (each may be null), else 422 naming the missing fields."""
     if not isinstance(body, list):
         raise Unprocessable([{"loc": ["body", "payload"], "msg": "Input should be a valid list",
                               "type": "list_type"}])
+    if len(body) > MAX_STAMPS_PER_REQUEST:
+        raise Unprocessable(TOO_MANY)
     problems, subjects = [], []
     for i, credential in enumerate(body):
         subject = credential.get("credentialSubject") if isinstance(credential, dict) else None

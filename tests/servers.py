@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 import requests
 
@@ -23,9 +24,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Server:
+    base: str      # http://127.0.0.1:<port>
+    master: int    # the gunicorn master's pid
+    log: pathlib.Path
+
+    def workers(self) -> list[int]:
+        """The pids of the master's worker processes."""
+        children = pathlib.Path(f"/proc/{self.master}/task/{self.master}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
+
 @contextlib.contextmanager
-def gunicorn(database_url: str, app: str = "tests.gevent_app:application", **env_overrides):
-    """Yield the base URL of a gunicorn running ``app`` with gunicorn.conf.py; stopped afterwards."""
+def gunicorn_server(database_url: str, app: str = "tests.gevent_app:application", **env_overrides):
+    """Yield a :class:`Server`: gunicorn running ``app`` with gunicorn.conf.py; stopped afterwards."""
     port = free_port()
     env = {**os.environ, **BASE_ENV, "DATABASE_URL": database_url, "PORT": str(port),
            "WEB_CONCURRENCY": "1", "LOG_LEVEL": "WARNING", **{k: str(v) for k, v in env_overrides.items()}}
@@ -47,10 +60,17 @@ def gunicorn(database_url: str, app: str = "tests.gevent_app:application", **env
                 proc.kill()
                 raise RuntimeError("gunicorn did not start:\n" + pathlib.Path(log.name).read_text())
             time.sleep(0.1)
-        yield base
+        yield Server(base, proc.pid, pathlib.Path(log.name))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
         if os.environ.get("KEEP_GUNICORN_LOGS") != "1":
             os.unlink(log.name)
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, app: str = "tests.gevent_app:application", **env_overrides):
+    """Yield the base URL of a gunicorn running ``app`` with gunicorn.conf.py; stopped afterwards."""
+    with gunicorn_server(database_url, app, **env_overrides) as server:
+        yield server.base

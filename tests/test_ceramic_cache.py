@@ -447,3 +447,102 @@ def test_concurrent_bulk_posts_leave_one_live_row_per_provider(world, database_u
     assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses if r.status_code != 201]
     assert live(world, address) == [("Github",), ("Google",), ("Twitter",)]
     assert all(r.json()["score"]["score"] == "4.00000" for r in responses)
+
+
+# --- bounded stored data, revocations that stay ------------------------------------------------
+
+def test_a_stamp_larger_than_a_sane_credential_is_422_and_nothing_is_written(env, world):
+    from app.stamps import MAX_STAMP_BYTES
+
+    _, api, _ = env
+    address = new_address()
+    world.stamp(address, "Github")
+    big = entries(world, address, "Google")
+    big[0]["stamp"]["credentialSubject"]["padding"] = "x" * MAX_STAMP_BYTES
+    before = state(world, address)
+    resp = api.post_json("/ceramic-cache/stamps/bulk", entries(world, address, "Twitter") + big,
+                         headers=bearer(address), status=422)
+    assert resp.json["detail"] == [{"loc": ["body", 1, "stamp"],
+                                    "msg": f"Stamp is too large (limit {MAX_STAMP_BYTES} bytes of JSON)."}]
+    assert state(world, address) == before
+
+
+def test_live_stamps_per_address_are_capped(env, world, monkeypatch):
+    """Past MAX_LIVE_STAMPS a write that adds stamps is refused (422, nothing written); replacing
+    or removing stamps of an address at the cap still works; listings stop at the cap."""
+    from app import stamps
+
+    monkeypatch.setattr(stamps, "MAX_LIVE_STAMPS", 5)
+    _, api, _ = env
+    address = new_address()
+    providers = ["Google", "Github", "Twitter", "Discord", "Ens"]
+    api.post_json("/ceramic-cache/stamps/bulk", entries(world, address, *providers), headers=bearer(address),
+                  status=201)
+    before = state(world, address)
+    resp = api.post_json("/ceramic-cache/stamps/bulk", entries(world, address, "Linkedin"), headers=bearer(address),
+                         status=422)
+    assert resp.json == error("Too many stamps for this address (limit 5).")
+    assert state(world, address) == before
+    api.post_json("/ceramic-cache/stamps/bulk", entries(world, address, "Google"), headers=bearer(address),
+                  status=201)  # a replacement does not add
+    world.stamp(address, "Brightid")  # written behind the service's back: six live stamps
+    assert len(api.get(f"/ceramic-cache/stamp?address={address}").json["stamps"]) == 5
+    api.delete_json("/ceramic-cache/stamps/bulk", [{"provider": "Ens"}], headers=bearer(address))
+
+
+def _respelled(credential: dict, how: str) -> dict:
+    from app.credentials.eip712 import _ORDER
+
+    credential = json_copy(credential)
+    value = credential["proof"]["proofValue"]
+    r, s, v = value[2:66], int(value[66:130], 16), int(value[130:], 16)
+    credential["proof"]["proofValue"] = {
+        "same": value,
+        "upper case": "0x" + value[2:].upper(),
+        "v as 0/1": f"0x{r}{s:064x}{v - 27:02x}",
+        "high s": f"0x{r}{_ORDER - s:064x}{55 - v:02x}",
+    }[how]
+    return credential
+
+
+def json_copy(value):
+    import orjson
+
+    return orjson.loads(orjson.dumps(value))
+
+
+@pytest.mark.parametrize("how", ["same", "upper case", "v as 0/1", "high s"])
+def test_a_revoked_stamp_posted_again_stays_revoked(env, world, how):
+    """The same proof, or the same signature spelled another valid way, posted again after a
+    revocation: a new row, still excluded from the score and from the listing."""
+    _, api, _ = env
+    address = new_address()
+    google = entries(world, address, "Google")
+    api.post_json("/ceramic-cache/stamps/bulk", google + entries(world, address, "Github"), headers=bearer(address),
+                  status=201)
+    [(row_id, proof_value)] = world.query("SELECT id, proof_value FROM ceramic_cache_ceramiccache WHERE address = %s "
+                                          "AND provider = 'Google' AND deleted_at IS NULL", address)
+    world.query("INSERT INTO ceramic_cache_revocation (proof_value, ceramic_cache_id) VALUES (%s, %s)",
+                proof_value, row_id)
+    again = [{"provider": "Google", "stamp": _respelled(google[0]["stamp"], how)}]
+    body = api.post_json("/ceramic-cache/stamps/bulk", again, headers=bearer(address), status=201).json
+    assert "Google" not in body["score"]["stamps"] and body["score"]["score"] == "2.00000"
+    assert [s["provider"] for s in body["stamps"]] == ["Github"]
+    assert api.get(f"/ceramic-cache/score/{address}", headers=bearer(address)).json["score"] == "2.00000"
+
+
+def test_a_stamp_posted_again_is_not_verified_again(env, world, monkeypatch):
+    from app.credentials import eip712
+
+    _, api, _ = env
+    address = new_address()
+    stamps = entries(world, address, "Google", "Github")
+    recoveries = []
+    real = eip712.recover_address
+    monkeypatch.setattr(eip712, "recover_address", lambda *a: recoveries.append(1) or real(*a))
+    api.post_json("/ceramic-cache/stamps/bulk", stamps, headers=bearer(address), status=201)
+    assert len(recoveries) == 2
+    for _ in range(3):  # each re-post writes new rows: their texts were verified before
+        body = api.post_json("/ceramic-cache/stamps/bulk", stamps, headers=bearer(address), status=201).json
+        assert body["score"]["score"] == "3.00000"
+    assert len(recoveries) == 2

@@ -28,16 +28,18 @@ def test_listing_with_the_inserted_texts_equals_the_full_read(world, conn):
 
     with conn.cursor() as cur:
         rows = [new_row(world.credential(address, p)) for p in ("New1", "New2")]
-        deleted, inserted = sql.replace_stamps(cur, address, world.community({"New1": 1}), ["New1", "New2"],
-                                               rows, 1, None)
-        assert deleted == 0
+        deleted, kept, inserted = sql.replace_stamps(cur, address, world.community({"New1": 1}),
+                                                     ["New1", "New2"], rows, 1, None)
+        assert (deleted, kept) == (0, 3)  # the revoked row is live, as Python counts it
         known = {row_id: text for row_id, _, text in inserted}
-        assembled = orjson.loads(sql.live_stamps_json(cur, address, known))
-        full = orjson.loads(sql.live_stamps_json(cur, address))
+        assembled = orjson.loads(sql.live_stamps_json(cur, address, limit=500, known=known))
+        full = orjson.loads(sql.live_stamps_json(cur, address, limit=500))
+        first_two = orjson.loads(sql.live_stamps_json(cur, address, limit=2))
 
     assert assembled == full
     assert [s["provider"] for s in full] == ["New2", "New1", "Old3", "Old1"]  # newest first, NULL last
     assert {s["id"] for s in full} >= set(known)
+    assert first_two == full[:2]
 
 
 def test_replace_soft_deletes_then_inserts_in_one_statement_message(world, conn):
@@ -48,7 +50,8 @@ def test_replace_soft_deletes_then_inserts_in_one_statement_message(world, conn)
     removed = world.cache(address, world.credential(address, "B"))
     credential = world.credential(address, "A")
     with conn.cursor() as cur:
-        deleted, inserted = sql.replace_stamps(cur, address, community, ["A", "B"], [new_row(credential)], 1, community)
+        deleted, kept_count, inserted = sql.replace_stamps(cur, address, community, ["A", "B"],
+                                                           [new_row(credential)], 1, community)
         cur.execute("SELECT id, provider, deleted_at IS NULL, source_scorer_id FROM ceramic_cache_ceramiccache "
                     "WHERE address = %s ORDER BY id", (address,))
         rows = cur.fetchall()
@@ -57,16 +60,17 @@ def test_replace_soft_deletes_then_inserts_in_one_statement_message(world, conn)
         passports = cur.fetchone()[0]
         only_delete = sql.replace_stamps(cur, address, community, ["Kept", "Nothing"], [], 1, community)
     assert deleted == 2  # the replaced provider's row and the removed one
+    assert kept_count == 1  # "Kept" stays live
     [(new_id, version, text)] = inserted
     assert version > 0 and orjson.loads(text) == credential
     # the new "A" went in although the old one was live when the statement began
     assert rows == [(kept, "Kept", True, None), (replaced, "A", False, None), (removed, "B", False, None),
                     (new_id, "A", True, community)]
     assert passports == 1  # the address's lock row
-    assert only_delete == (1, [])
+    assert only_delete == (1, 0, [])
 
 
 def test_listing_of_an_address_without_stamps_is_an_empty_array(conn):
     with conn.cursor() as cur:
-        assert sql.live_stamps_json(cur, new_address()) == b"[]"
-        assert orjson.loads(sql.live_stamps_json(cur, new_address(), {1: "{}"})) == []
+        assert sql.live_stamps_json(cur, new_address(), limit=500) == b"[]"
+        assert orjson.loads(sql.live_stamps_json(cur, new_address(), limit=500, known={1: "{}"})) == []

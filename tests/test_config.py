@@ -39,6 +39,7 @@ def test_defaults_and_types():
     assert config.credential_cache_size == 100_000
     assert config.api_analytics_enabled is False and config.multi_nullifier is False
     assert config.embed_reads_require_key is False
+    assert config.max_concurrent_bodies == 6
 
 
 @pytest.mark.parametrize("name", ["DATABASE_URL", "CERAMIC_CACHE_SCORER_ID", "TRUSTED_IAM_ISSUERS"])

@@ -150,3 +150,52 @@ def test_one_access_log_line_per_request(app, caplog):
     assert (line.method, line.route, line.status) == ("GET", "/probe/fail/{kind}", 404)
     assert line.duration_ms >= 0
     assert getattr(line, "request_id", None) == "rid-1"
+
+
+def test_nul_characters_are_refused_before_any_handler(app):
+    """PostgreSQL cannot store a NUL: in a body (anywhere, keys included) or in the URL, 400."""
+    for body in ('["a\\u0000b"]', '{"k\\u0000": 1}', '[{"deep": [["\\u0000"]]}]'):
+        resp = app.post("/probe/echo", body, content_type="application/json", status=400)
+        assert resp.json == error("The request body contains a NUL character (\\u0000).")
+    # an escaped backslash followed by "u0000" is text, not a NUL
+    assert app.post("/probe/echo", '["\\\\u0000"]', content_type="application/json").json == {"got": ["\\u0000"]}
+    assert app.get("/probe/fail/x%00y", status=400).json == error("The request URL contains a NUL character.")
+    assert app.get("/health?q=%00", status=400).json == error("The request URL contains a NUL character.")
+
+
+def test_a_body_of_too_many_values_is_413_unparsed(make_app):
+    from app.factory import MAX_JSON_VALUES
+
+    services, app = make_app()
+    probe = Probe()
+    app.add_route("/probe/echo", probe, suffix="echo")
+    api = webtest.TestApp(app)
+    many = "[" + ",".join(["0"] * (MAX_JSON_VALUES + 1)) + "]"
+    resp = api.post("/probe/echo", many, content_type="application/json", status=413)
+    assert resp.json == error(f"Request body holds too many JSON values (limit {MAX_JSON_VALUES}).")
+    fits = "[" + ",".join(["0"] * (MAX_JSON_VALUES - 10)) + "]"
+    assert len(api.post("/probe/echo", fits, content_type="application/json").json["got"]) == MAX_JSON_VALUES - 10
+
+
+def test_a_long_list_of_problems_names_ten_and_counts_the_rest(app):
+    from app.http_errors import error_body
+
+    problems = [{"loc": ["body", i], "msg": "bad"} for i in range(25)]
+    body = error_body(problems)
+    assert body["detail"] == problems[:10] + [{"loc": ["body"], "msg": "and 15 more problems"}]
+    assert body["error"] == "Invalid request: body.0: bad (and 24 more)"
+
+
+def test_body_slots_are_returned_whatever_the_outcome(make_app):
+    """Every request with a body holds one of the worker's body slots while it is handled; refused
+    and failed requests give theirs back."""
+    services, app = make_app(MAX_CONCURRENT_BODIES=1, MAX_BODY_BYTES=2048)
+    probe = Probe()
+    app.add_route("/probe/echo", probe, suffix="echo")
+    api = webtest.TestApp(app)
+    for _ in range(3):
+        api.post("/probe/echo", "[1]", content_type="application/json")
+        api.post("/probe/echo", "[1", content_type="application/json", status=400)
+        api.post("/probe/echo", "[" + "1," * 2000 + "1]", content_type="application/json", status=413)
+        api.post("/probe/echo", '["\\u0000"]', content_type="application/json", status=400)
+    assert api.post("/probe/echo", "[2]", content_type="application/json").json == {"got": [2]}

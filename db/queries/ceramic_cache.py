@@ -10,7 +10,7 @@ import orjson
 @dataclass(frozen=True)
 class NewRow:
     provider: str
-    credential: dict
+    text: str                # the credential's JSON
     proof_value: str
     issuance_date: datetime | None
     expiration_date: datetime | None
@@ -27,10 +27,15 @@ _SOFT_DELETE = """UPDATE ceramic_cache_ceramiccache SET deleted_at = now(), upda
                   WHERE address = %(address)s AND provider = ANY(%(providers)s) AND type = 1
                     AND deleted_at IS NULL"""
 
+# The live rows of other providers, as the statement's snapshot sees them: they stay live.
+_KEPT = """kept AS (SELECT 1 FROM ceramic_cache_ceramiccache
+                  WHERE address = %(address)s AND type = 1 AND deleted_at IS NULL
+                    AND provider <> ALL(%(providers)s))"""
+
 # The scalar subquery runs the soft delete to completion before the first row is inserted (a
 # data-modifying CTE that nothing waits on would run after the INSERT). Rows this transaction has
 # just soft-deleted are dead to the conflict check, so a replaced provider's new row goes in.
-_REPLACE = """WITH deleted AS (""" + _SOFT_DELETE + """ RETURNING 1)
+_REPLACE = """WITH deleted AS (""" + _SOFT_DELETE + """ RETURNING 1), """ + _KEPT + """
 INSERT INTO ceramic_cache_ceramiccache
   (type, address, provider, stamp, created_at, updated_at, compose_db_save_status,
    compose_db_stream_id, issuance_date, expiration_date, proof_value, source_app, source_scorer_id)
@@ -39,58 +44,65 @@ FROM unnest(%(providers_new)s::text[], %(stamps)s::jsonb[], %(issued)s::timestam
             %(expires)s::timestamptz[], %(proofs)s::text[]) AS t(p, s, i, e, v)
 WHERE (SELECT count(*) FROM deleted) >= 0
 ON CONFLICT (type, address, provider) WHERE deleted_at IS NULL DO NOTHING
-RETURNING id, xmin::text::bigint, stamp::text, (SELECT count(*) FROM deleted)"""
+RETURNING id, xmin::text::bigint, stamp::text, (SELECT count(*) FROM deleted), (SELECT count(*) FROM kept)"""
 
 
 def replace_stamps(cur, address: str, community_id: int, providers: list[str], rows: list[NewRow],
-                   source_app: int | None, source_scorer_id: int | None) -> tuple[int, list[tuple[int, int, str]]]:
+                   source_app: int | None, source_scorer_id: int | None) -> tuple[int, int, list[tuple[int, int, str]]]:
     """Lock the address, soft-delete its live stamps of ``providers``, insert ``rows`` as live stamps:
-    one round trip, statements in that order. Returns how many stamps were soft-deleted and (id, row
-    version, stored credential JSON text) of the rows that went in; a row whose provider has a live
-    row a concurrent writer inserted is skipped. The count is known only when a row went in or
-    none was to: without any, callers retry the conflict anyway."""
+    one round trip, statements in that order. Returns how many stamps were soft-deleted, how many
+    live stamps of other providers stay, and (id, row version, stored credential JSON text) of the
+    rows that went in; a row whose provider has a live row a concurrent writer inserted is skipped.
+    The counts are known only when a row went in or none was to: without any, callers retry the
+    conflict anyway."""
     params = {"address": address, "community_id": community_id, "providers": providers}
     if not rows:
         cur.execute(_LOCK + _SOFT_DELETE, params)
-        return cur.rowcount, []
+        return cur.rowcount, 0, []
     params.update({"app": source_app, "scorer": source_scorer_id,
-                   "providers_new": [r.provider for r in rows],
-                   "stamps": [orjson.dumps(r.credential).decode() for r in rows],
+                   "providers_new": [r.provider for r in rows], "stamps": [r.text for r in rows],
                    "issued": [r.issuance_date for r in rows], "expires": [r.expiration_date for r in rows],
                    "proofs": [r.proof_value for r in rows]})
     cur.execute(_LOCK + _REPLACE, params)
     returned = cur.fetchall()
-    return (returned[0][3] if returned else 0), [(row_id, version, text) for row_id, version, text, _ in returned]
+    deleted, kept = (returned[0][3], returned[0][4]) if returned else (0, 0)
+    return deleted, kept, [(row_id, version, text) for row_id, version, text, _, _ in returned]
 
 
+# A live stamp: V1, not deleted, not revoked. Python checks the revocation of the row; a revoked
+# proof posted again (a new row, the same canonical proof value) is revoked too.
 _LIVE = """FROM ceramic_cache_ceramiccache cc
            WHERE cc.address = %(address)s AND cc.type = 1 AND cc.deleted_at IS NULL
-             AND NOT EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.ceramic_cache_id = cc.id)"""
+             AND NOT EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.ceramic_cache_id = cc.id)
+             AND NOT EXISTS (SELECT 1 FROM ceramic_cache_revocation r WHERE r.proof_value = cc.proof_value)
+           ORDER BY cc.created_at DESC NULLS LAST, cc.id DESC
+           LIMIT %(limit)s"""
 
 
-def live_stamps_json(cur, address: str, known: dict[int, str] | None = None) -> bytes:
-    """The address's live, non-revoked V1 stamps as a JSON array of CachedStamp, newest first. The
-    stamps are passed through as the server's JSON text, never decoded here.
+def live_stamps_json(cur, address: str, *, limit: int, known: dict[int, str] | None = None) -> bytes:
+    """The address's live, non-revoked V1 stamps (the newest ``limit``) as a JSON array of
+    CachedStamp, newest first. The stamps are passed through as the server's JSON text, never
+    decoded here.
 
     ``known``: {row id: stamp text} of rows this transaction already has the text of (the rows it
     just inserted, from ``insert``). Those stamps are not converted from ``jsonb`` again, which for
     ten stamps is half of this read's cost; the server then sends ids and providers, and the array
     is assembled here."""
     if known:
-        return _assemble(cur, address, known)
+        return _assemble(cur, address, known, limit)
     cur.execute(
         """SELECT coalesce(json_agg(json_build_object('id', cc.id, 'address', cc.address,
                                                       'provider', cc.provider, 'stamp', cc.stamp)
                                     ORDER BY cc.created_at DESC NULLS LAST, cc.id DESC), '[]')::text
-           """ + _LIVE, {"address": address})
+           FROM (SELECT cc.id, cc.address, cc.provider, cc.stamp, cc.created_at """ + _LIVE + """) cc""",
+        {"address": address, "limit": limit})
     return cur.fetchone()[0].encode()
 
 
-def _assemble(cur, address: str, known: dict[int, str]) -> bytes:
+def _assemble(cur, address: str, known: dict[int, str], limit: int) -> bytes:
     cur.execute(
         """SELECT cc.id, cc.provider, CASE WHEN cc.id = ANY(%(known)s) THEN NULL ELSE cc.stamp::text END
-           """ + _LIVE + """
-           ORDER BY cc.created_at DESC NULLS LAST, cc.id DESC""", {"address": address, "known": list(known)})
+           """ + _LIVE, {"address": address, "known": list(known), "limit": limit})
     items = [orjson.dumps({"id": row_id, "address": address, "provider": provider,
                            "stamp": orjson.Fragment(known[row_id] if text is None else text)})
              for row_id, provider, text in cur.fetchall()]
