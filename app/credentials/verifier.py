@@ -4,8 +4,9 @@
 JSON text, keyed by a digest of that text. The scoring read asks first by stored row version
 (``verify_row``: the row's id and ``xmin``), and fetches and verifies the text only of rows it has
 not seen (``verify_stored(..., row=key)``), so a known stamp costs neither the database nor this
-process a decode of its JSON. A new row whose text was verified before (the same stamp posted
-again) takes the proof's verdict from the digest of its text: no cryptography twice.
+process a decode of its JSON. A stamp being written is remembered by the digest of its text too, so
+a new row of the same text (the same stamp posted again) takes the proof's verdict from there: no
+cryptography twice.
 
 Verdicts that a stamp is valid and verdicts that it is not live in separate bounded caches, so a
 flood of bad stamps evicts only other bad stamps' verdicts, never the valid ones the scores need."""
@@ -143,14 +144,15 @@ class CredentialVerifier:
     def _put(self, key, value, valid: bool) -> None:
         (self.cache if valid else self.failures).put(key, value)
 
-    def _proof_reason(self, text: str, credential: dict) -> str | None:
+    def _proof_reason(self, text: str, credential: dict, remember: bool = True) -> str | None:
         """The proof's verdict (None: valid), from the digest of the stored text when it was
-        checked before, else checked now and remembered under that digest."""
+        remembered before, else checked now (and remembered under that digest with ``remember``)."""
         key = b"t" + hashlib.blake2b(text.encode(), digest_size=20).digest()  # "t": not ``verify``'s keys
         reason = self._get(key, _MISSING)
         if reason is _MISSING:
             reason = check_proof(credential)
-            self._put(key, reason, valid=reason is None)
+            if remember:
+                self._put(key, reason, valid=reason is None)
         return reason
 
     def verify(self, credential: Any, address: str) -> Verdict:
@@ -160,8 +162,8 @@ class CredentialVerifier:
             log.exception("credential verification failed unexpectedly")
             return invalid(Reason.MALFORMED)
 
-    def verify_stored(self, text: str, address: str,
-                      row: int | None = None) -> tuple[Verdict, StampFields | None]:
+    def verify_stored(self, text: str, address: str, row: int | None = None,
+                      remember_text: bool = False) -> tuple[Verdict, StampFields | None]:
         """Verify a stored stamp given as its JSON text (as the database returns it): the verdict,
         and the credential's ``stamp_fields`` when it is valid. Never raises.
 
@@ -169,11 +171,13 @@ class CredentialVerifier:
         equal ``jsonb`` values is identical), which is cheaper than ``verify``'s digest of a
         canonical re-serialization. With ``row`` (a ``row_key``; ``address`` must be the row's own),
         what ``verify_row`` needs is cached under it instead: the checks that cannot change for that
-        row version, the expiry and, when valid, the nullifiers, as one short JSON string."""
+        row version, the expiry and, when valid, the nullifiers, as one short JSON string; the proof's
+        verdict is also kept under the text's digest only with ``remember_text`` (a stamp being
+        written, which may be posted again), so the rows scores read fill the cache once, not twice."""
         try:
             if row is None:
                 return self._verify_stored(text, address)
-            return self._verify_row_text(text, address, row)
+            return self._verify_row_text(text, address, row, remember_text)
         except Exception:  # defensive: a bug here must not fail a whole score
             log.exception("credential verification failed unexpectedly")
             return invalid(Reason.MALFORMED), None
@@ -204,7 +208,8 @@ class CredentialVerifier:
             log.exception("credential row cache entry unreadable")
             return None
 
-    def _verify_row_text(self, text: str, address: str, row: int) -> tuple[Verdict, StampFields | None]:
+    def _verify_row_text(self, text: str, address: str, row: int,
+                         remember_text: bool) -> tuple[Verdict, StampFields | None]:
         try:
             credential = orjson.loads(text)
         except (orjson.JSONDecodeError, TypeError):
@@ -220,7 +225,8 @@ class CredentialVerifier:
                 later = subject_reason(fields, address)
                 if later is None:
                     # as in ``verify``: no cryptography on huge input
-                    later = Reason.MALFORMED if len(text) > self.max_bytes else self._proof_reason(text, credential)
+                    later = (Reason.MALFORMED if len(text) > self.max_bytes
+                             else self._proof_reason(text, credential, remember_text))
                 if later is None:
                     nullifiers = list(fields.nullifiers)
                     stored = 0 if fields.stored_nullifiers == fields.nullifiers else list(fields.stored_nullifiers)

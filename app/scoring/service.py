@@ -92,7 +92,7 @@ class ScoringService:
         """Verify stamp rows just written for ``address`` ([(id, version, stored JSON text)]), so the
         rescore that follows finds them known."""
         for cache_id, version, text in rows:
-            self._verifier.verify_stored(text, address, row=row_key(cache_id, version))
+            self._verifier.verify_stored(text, address, row=row_key(cache_id, version), remember_text=True)
 
     def checked_address(self, raw_address: str, lookup: CommunityLookup) -> str:
         try:
