@@ -99,6 +99,8 @@ class ApiKey:
     id: str
     account_id: int
     embed_rate_limit: str | None
+    prefix: str = ""
+    rate_limit: str | None = None  # the v2 score's limit ("125/15m"; "" or None: unlimited)
 
 
 class ApiKeyService:
@@ -154,7 +156,7 @@ class ApiKeyService:
             ok = False
         if not ok:
             raise InvalidApiKey(row.id)
-        return ApiKey(row.id, row.account_id, row.embed_rate_limit)
+        return ApiKey(row.id, row.account_id, row.embed_rate_limit, row.prefix, row.rate_limit)
 
     def _pbkdf2(self, key: str, encoded: str) -> bool:
         """The slow check, bounded: a pair refused within PBKDF2_FAILURE_TTL is refused again

@@ -51,6 +51,12 @@ class Config:
     demo_api_key: str | None = None
     demo_api_key_aliases: tuple[str, ...] = ()
     demo_api_scorer_id: int | None = None
+    rate_limit_enabled: bool = False
+    redis_url: str = "redis://localhost:6379/0"
+    rate_limit_form: str = ""
+    redis_socket_timeout_ms: int = 50
+    redis_pool_size: int = 10
+    rate_limit_backoff: float = 5.0
     log_level: str = "INFO"
     otel_enabled: bool = False
     otel: Mapping[str, str] = field(default_factory=dict)
@@ -73,6 +79,8 @@ class Config:
             "api_analytics_enabled": self.api_analytics_enabled,
             "embed_reads_require_key": self.embed_reads_require_key,
             "demo_api_scorer_id": self.demo_api_scorer_id,
+            "rate_limit_enabled": self.rate_limit_enabled,
+            "redis_socket_timeout_ms": self.redis_socket_timeout_ms,
             "otel_enabled": self.otel_enabled,
         }
 
@@ -133,6 +141,23 @@ def _issuers(raw: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _python_bool(raw: str | None, default: bool = False) -> bool:
+    """django-environ's ``env.bool``, as the Python service reads its switches: a number is true
+    unless 0; otherwise true, on, ok, y, yes, 1 (any case) are true and anything else false."""
+    if raw is None:
+        return default
+    try:
+        return int(raw) != 0
+    except ValueError:
+        return raw.lower().strip() in ("true", "on", "ok", "y", "yes", "1")
+
+
+def _redis_url(raw: str) -> str:
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("expected a redis://, rediss:// or unix:// URL")
+    return raw
+
+
 def _string_list(raw: str) -> tuple[str, ...]:
     try:
         value = json.loads(raw)
@@ -187,6 +212,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     internal_api_key = _get(env, "INTERNAL_API_KEY", _secret) or _get(env, "CGRANTS_API_TOKEN", _secret)
     if not internal_api_key and not internal_auth_disabled:
         raise ConfigError("INTERNAL_API_KEY is required but not set (CGRANTS_API_TOKEN is accepted too)")
+    rate_limit_enabled = _python_bool(env.get("RATELIMIT_ENABLE"))
+    # Python's cache, where its rate-limit counts live, is at CELERY_BROKER_URL: read there too.
+    redis_url = "redis://localhost:6379/0"
+    if rate_limit_enabled:
+        redis_url = (_get(env, "REDIS_URL", _redis_url) or _get(env, "CELERY_BROKER_URL", _redis_url)
+                     or redis_url)
     otel = {k: v for k, v in env.items() if k.startswith("OTEL_")}
     otel_disabled = _get(env, "OTEL_SDK_DISABLED", _bool, False)
     otel_enabled = not otel_disabled and any(
@@ -222,6 +253,12 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         demo_api_key=_get(env, "DEMO_API_KEY", str),
         demo_api_key_aliases=_get(env, "DEMO_API_KEY_ALIASES", _string_list, ()),
         demo_api_scorer_id=_get(env, "DEMO_API_SCORER_ID", _int_at_least(1)),
+        rate_limit_enabled=rate_limit_enabled,
+        redis_url=redis_url,
+        rate_limit_form=env.get("PASSPORT_API_RATE_LIMITING_FORM", ""),
+        redis_socket_timeout_ms=_get(env, "REDIS_SOCKET_TIMEOUT_MS", _int_at_least(1), 50),
+        redis_pool_size=_get(env, "REDIS_POOL_SIZE", _int_at_least(1), 10),
+        rate_limit_backoff=_get(env, "RATELIMIT_BACKOFF", _seconds(allow_zero=True), 5.0),
         log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
         otel_enabled=otel_enabled,
         otel=otel,

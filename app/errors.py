@@ -12,8 +12,10 @@ class ServiceError(Exception):
     default_detail = "Internal server error"
     retry_after: int | None = None  # seconds, sent as Retry-After (a 503 the caller may retry)
 
-    def __init__(self, detail: Any = None):
+    def __init__(self, detail: Any = None, retry_after: int | None = None):
         self.detail = self.default_detail if detail is None else detail
+        if retry_after is not None:
+            self.retry_after = retry_after
         super().__init__(self.detail if isinstance(self.detail, str) else repr(self.detail))
 
 

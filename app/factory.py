@@ -31,6 +31,7 @@ from app.stamps import StampService
 from db.pool import Pool
 from app.bans import BanService
 from app.lookups import Lookups
+from app.rate_limits import RateLimiter
 from resources import ceramic_cache, embed, internal
 from resources.health import Health, Ready
 from resources.scores import InternalScore, V2Score
@@ -53,10 +54,12 @@ class Services:
     bans: BanService
     lookups: Lookups
     usage: UsageRecorder
+    rate_limits: RateLimiter
 
     def close(self) -> None:
         self.usage.flush(timeout=2)
         self.pool.close()
+        self.rate_limits.close()
 
 
 def build_services(config: Config) -> Services:
@@ -90,7 +93,28 @@ def build_services(config: Config) -> Services:
         bans=BanService(pool),
         lookups=Lookups(pool),
         usage=UsageRecorder(pool, enabled=config.api_analytics_enabled),
+        rate_limits=_rate_limiter(config),
     )
+
+
+def _rate_limiter(config: Config) -> RateLimiter:
+    """The worker's rate limiter: a bounded pool of Redis connections (redis-py is pure Python,
+    cooperative once gevent has patched the sockets), every timeout in milliseconds, no retries
+    (a failure is answered by skipping the check for a while, not by waiting longer)."""
+    message = ("You have been rate limited! Use this form to request a rate limit elevation: "
+               + config.rate_limit_form)
+    if not config.rate_limit_enabled:
+        return RateLimiter(None, message, enabled=False)
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    timeout = config.redis_socket_timeout_ms / 1000
+    pool = redis.BlockingConnectionPool.from_url(
+        config.redis_url, max_connections=config.redis_pool_size, timeout=timeout, socket_timeout=timeout,
+        socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+    client = redis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
+    return RateLimiter(client, message, backoff=config.rate_limit_backoff)
 
 
 def _cpu_offload():
@@ -187,7 +211,8 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
 
     internal_score = InternalScore(services.internal_auth, services.scoring)
     demo = config.demo_api_scorer_id
-    app.add_route("/v2/stamps/{scorer_id}/score/{address}", V2Score(services.api_keys, services.scoring, demo))
+    app.add_route("/v2/stamps/{scorer_id}/score/{address}",
+                  V2Score(services.api_keys, services.rate_limits, services.scoring, demo))
     app.add_route("/internal/score/v2/{scorer_id}/{address}", internal_score)
 
     auth = services.internal_auth

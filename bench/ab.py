@@ -13,6 +13,13 @@ not being measured is idle.
         --a /tmp/base [--b .] [--rounds 8] [--seconds 10] [--connections 16] [--sweeps 4]
 
 Both run on this checkout's virtualenv; gunicorn imports the application from each checkout.
+``--a-env`` / ``--b-env NAME=VALUE`` (repeatable) add settings to one server: the same checkout
+twice, with a feature on and off, is compared the same way. ``--rate-limit`` sets the benchmark
+API key's ``rate_limit`` first (e.g. ``""`` for an unlimited key, ``100000000/15m`` for one that is
+counted in Redis on every request but never refused).
+
+    python bench/ab.py --dsn ... --manifest ... --a . --b . \
+        --b-env RATELIMIT_ENABLE=true --b-env REDIS_URL=redis://127.0.0.1:6379/0 --rate-limit ""
 """
 from __future__ import annotations
 
@@ -42,6 +49,18 @@ def summary(name: str, runs: list[dict]) -> str:
             f"; errors {sum(r['errors'] for r in runs)}")
 
 
+def set_rate_limit(dsn: str, manifest: dict, rate: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("UPDATE account_accountapikey SET rate_limit = %s WHERE prefix = %s",
+                        (rate, manifest["api_key"].split(".")[0]))
+    finally:
+        conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dsn", required=True, help="a database seeded by bench/run.py --keep")
@@ -52,15 +71,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="per wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--sweeps", type=int, default=4, help="warm-up sweeps per server")
+    parser.add_argument("--a-env", action="append", default=[], metavar="NAME=VALUE", help="a setting of A")
+    parser.add_argument("--b-env", action="append", default=[], metavar="NAME=VALUE", help="a setting of B")
+    parser.add_argument("--rate-limit", help="set the benchmark API key's rate_limit to this first")
     args = parser.parse_args()
     manifest = orjson.loads(args.manifest.read_bytes())
+    envs = {name: dict(item.split("=", 1) for item in items) for name, items in (("A", args.a_env), ("B", args.b_env))}
+    if args.rate_limit is not None:
+        set_rate_limit(args.dsn, manifest, args.rate_limit)
     run.OUT.mkdir(exist_ok=True)
     procs = {}
     try:
         for name, root in (("A", args.a), ("B", args.b)):
-            procs[name] = run.start_gunicorn(args.dsn, manifest, {"GUNICORN_MAX_REQUESTS": "0"},
+            procs[name] = run.start_gunicorn(args.dsn, manifest, {"GUNICORN_MAX_REQUESTS": "0", **envs[name]},
                                              root=root.resolve(), port=PORTS[name], log_name=f"ab-{name}.log")
-            print(f"{name} = {root.resolve()}: warming up ({args.sweeps} sweeps)", flush=True)
+            print(f"{name} = {root.resolve()} {envs[name] or ''}: warming up ({args.sweeps} sweeps)", flush=True)
             run.warm_up(manifest, args.sweeps, base=f"http://127.0.0.1:{PORTS[name]}")
         vacuumer = Vacuumer(args.dsn)
         vacuumer.start()

@@ -11,16 +11,19 @@ from resources.render import int_param, score_body
 
 class V2Score:
     """GET /v2/stamps/{scorer_id}/score/{address}; a negative scorer id means the demo scorer
-    (DEMO_API_SCORER_ID), which must still belong to the key's account, as in Python."""
+    (DEMO_API_SCORER_ID), which must still belong to the key's account, as in Python. The key's
+    rate limit is counted after it authenticates and before any scoring work (429 past it)."""
 
-    def __init__(self, api_keys, scoring, demo_scorer_id: int | None = None):
+    def __init__(self, api_keys, rate_limits, scoring, demo_scorer_id: int | None = None):
         self._api_keys = api_keys
+        self._rate_limits = rate_limits
         self._scoring = scoring
         self._demo_scorer_id = demo_scorer_id
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, scorer_id: str, address: str) -> None:
         annotate(address=address.lower(), scorer_id=scorer_id)
         key = require_api_key(req, self._api_keys)
+        self._rate_limits.check(key.prefix, key.rate_limit)
         lookup = CommunityLookup.for_account(scorer_id, key.account_id, self._demo_scorer_id)
         result = self._scoring.score(address, lookup)
         score_body(resp, result)

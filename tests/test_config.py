@@ -137,3 +137,25 @@ def test_process_stops_with_one_clear_line():
     assert proc.returncode == 78
     assert proc.stderr.strip().splitlines() == [
         "configuration error: DB_POOL_SIZE is invalid: expected an integer, got 'lots'"]
+
+
+@pytest.mark.parametrize("raw, enabled", [(None, False), ("true", True), ("True", True), ("on", True), ("OK", True),
+                                          ("y", True), ("1", True), ("2", True), ("0", False), ("false", False),
+                                          ("maybe", False), ("", False)])
+def test_rate_limit_switch_reads_as_pythons_env_bool(raw, enabled):
+    """django-environ's env.bool: a number is true unless 0, else true/on/ok/y/yes/1 in any case."""
+    assert load_config(env(RATELIMIT_ENABLE=raw)).rate_limit_enabled is enabled
+
+
+def test_rate_limits_read_pythons_cache_location():
+    on = {"RATELIMIT_ENABLE": "true"}
+    assert load_config(env(**on)).redis_url == "redis://localhost:6379/0"
+    assert load_config(env(**on, CELERY_BROKER_URL="redis://cache:6379/2")).redis_url == "redis://cache:6379/2"
+    assert load_config(env(**on, CELERY_BROKER_URL="redis://cache:6379/2",
+                           REDIS_URL="redis://other:6379/0")).redis_url == "redis://other:6379/0"
+    with pytest.raises(ConfigError, match="^REDIS_URL is invalid: expected a redis://"):
+        load_config(env(**on, REDIS_URL="http://x"))
+    # a broker URL of another kind only matters once limits are on
+    assert load_config(env(CELERY_BROKER_URL="sqs://queue")).rate_limit_enabled is False
+    defaults = load_config(GOOD)
+    assert (defaults.redis_socket_timeout_ms, defaults.redis_pool_size, defaults.rate_limit_backoff) == (50, 10, 5.0)

@@ -14,6 +14,8 @@ class ApiKeyRow:
     revoked: bool
     expiry_date: datetime | None
     embed_rate_limit: str | None
+    prefix: str
+    rate_limit: str | None
 
     def usable(self, now: datetime) -> bool:
         """Not revoked and not expired at ``now``."""
@@ -23,7 +25,8 @@ class ApiKeyRow:
 def find_by_prefix(cur, prefix: str) -> ApiKeyRow | None:
     """The key row for ``prefix`` (unique), usable or not: analytics may name an unusable key."""
     cur.execute(
-        """SELECT id, account_id, hashed_key, hashed_key_sha256, revoked, expiry_date, embed_rate_limit
+        """SELECT id, account_id, hashed_key, hashed_key_sha256, revoked, expiry_date, embed_rate_limit,
+                  prefix, rate_limit
            FROM account_accountapikey WHERE prefix = %s""", (prefix,))
     row = cur.fetchone()
     return ApiKeyRow(*row) if row else None
