@@ -105,4 +105,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # gunicorn.conf.py).
 STOPSIGNAL SIGTERM
 
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "app.wsgi:application"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "web.wsgi:application"]

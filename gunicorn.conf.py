@@ -1,4 +1,4 @@
-"""gunicorn settings for production: ``gunicorn -c gunicorn.conf.py app.wsgi:application``.
+"""gunicorn settings for production: ``gunicorn -c gunicorn.conf.py web.wsgi:application``.
 
 Settings and hooks only. Nothing heavy is imported at module level: this file runs in the master,
 before the workers fork and before gevent patches them (see the stack notes in README.md).
@@ -52,7 +52,7 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
 def _logconfig():
-    from app.logs import logging_dict  # light: stdlib logging + python-json-logger
+    from web.logs import logging_dict  # light: stdlib logging + python-json-logger
 
     return logging_dict(os.environ.get("LOG_LEVEL", "INFO").upper())
 
@@ -87,9 +87,9 @@ def worker_exit(server, worker):
     """Close the pool and flush spans when a worker stops."""
     import sys
 
-    wsgi = sys.modules.get("app.wsgi")
+    wsgi = sys.modules.get("web.wsgi")
     if wsgi is not None:
         wsgi.services.close()
-    from app.telemetry import shutdown_tracing
+    from web.telemetry import shutdown_tracing
 
     shutdown_tracing()

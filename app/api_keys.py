@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Callable
 
+from app.caches import TtlCache
 from app.errors import ServiceError, Unauthorized
 from db.queries import api_keys as sql
 
@@ -43,6 +44,12 @@ def generate_key() -> tuple[str, str]:
     prefix = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     secret = "".join(secrets.choice(_ALPHABET) for _ in range(32))
     return prefix, f"{prefix}.{secret}"
+
+
+def new_key(pbkdf2_iterations: int = PBKDF2_ITERATIONS) -> tuple[str, str, str, str]:
+    """A new key as the Django library issues it: (prefix, full key, PBKDF2 hash, SHA-256 hash)."""
+    prefix, key = generate_key()
+    return prefix, key, pbkdf2_hash(key, iterations=pbkdf2_iterations), sha256_hash(key)
 
 
 def sha256_hash(key: str) -> str:
@@ -120,11 +127,9 @@ class ApiKeyService:
         self._aliases = frozenset(demo_aliases) if demo_key else frozenset()
         self._demo_key = demo_key
         self._offload = offload or (lambda fn, *args: fn(*args))
-        self._ttl = ttl
-        self._clock = clock
         self._now = now
-        self._rows: dict[str, tuple[float, sql.ApiKeyRow]] = {}
-        self._refused: dict[bytes, float] = {}  # digest of a key PBKDF2 refused -> until when
+        self._rows: TtlCache[sql.ApiKeyRow] = TtlCache(ttl, MAX_CACHED_KEYS, clock)
+        self._refused: TtlCache[bool] = TtlCache(PBKDF2_FAILURE_TTL, MAX_CACHED_KEYS, clock)  # by digest
         self._pbkdf2_slots = threading.BoundedSemaphore(PBKDF2_CONCURRENCY)
 
     def authenticate(self, key: str | None) -> ApiKey:
@@ -151,7 +156,7 @@ class ApiKeyService:
                     sql.backfill_sha256(cur, row.id, sha256_hash(key))
                 log.info("API key %s: stored its SHA-256 hash after a PBKDF2 match", row.id[:8])
                 # the cached copy takes the fast path too, or PBKDF2 would run until it expires
-                self._remember(prefix, replace(row, hashed_key_sha256=sha256_hash(key)))
+                self._rows.put(prefix, replace(row, hashed_key_sha256=sha256_hash(key)))
         else:
             ok = False
         if not ok:
@@ -162,8 +167,7 @@ class ApiKeyService:
         """The slow check, bounded: a pair refused within PBKDF2_FAILURE_TTL is refused again
         without work, and at most PBKDF2_CONCURRENCY checks run at once (KeyCheckBusy past a wait)."""
         digest = hashlib.blake2b(f"{key}\0{encoded}".encode(), digest_size=16).digest()
-        now = self._clock()
-        if self._refused.get(digest, 0.0) > now:
+        if self._refused.get(digest):
             return False
         if not self._pbkdf2_slots.acquire(timeout=PBKDF2_WAIT):
             raise KeyCheckBusy()
@@ -172,30 +176,17 @@ class ApiKeyService:
         finally:
             self._pbkdf2_slots.release()
         if not ok:
-            if len(self._refused) >= MAX_CACHED_KEYS:
-                self._refused = {d: t for d, t in self._refused.items() if t > now}
-                if len(self._refused) >= MAX_CACHED_KEYS:
-                    self._refused.clear()
-            self._refused[digest] = now + PBKDF2_FAILURE_TTL
+            self._refused.put(digest, True)
         return ok
 
     def _row(self, prefix: str) -> sql.ApiKeyRow | None:
         """The key row for ``prefix``: cached for ``ttl`` seconds once found (unknown prefixes are
         read every time, so a key created a moment ago works at once)."""
-        hit = self._rows.get(prefix)
-        if hit is not None and hit[0] > self._clock():
-            return hit[1]
+        row = self._rows.get(prefix)
+        if row is not None:
+            return row
         with self._pool.cursor() as cur:
             row = sql.find_by_prefix(cur, prefix)
         if row is not None:
-            self._remember(prefix, row)
-        else:
-            self._rows.pop(prefix, None)
+            self._rows.put(prefix, row)
         return row
-
-    def _remember(self, prefix: str, row: sql.ApiKeyRow) -> None:
-        if self._ttl <= 0:
-            return
-        if len(self._rows) >= MAX_CACHED_KEYS:
-            self._rows.clear()
-        self._rows[prefix] = (self._clock() + self._ttl, row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import jwt
 
-from app.addresses import normalize_address
+from app.addresses import did_address, normalize_address
 from app.errors import Unauthorized
 
 INVALID_TOKEN = "Given token not valid for any token type"
@@ -33,7 +33,7 @@ class JwtAuth:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Unauthorized")
-        return self.did_of(token).rsplit(":", 1)[-1].lower()
+        return did_address(self.did_of(token)).lower()
 
     def did_of(self, token: str) -> str:
         claims = self._decode(token)

@@ -13,13 +13,14 @@ from decimal import Decimal
 
 import orjson
 
-from app.credentials import utcnow
-from app.credentials.checks import parse_expiration
+from app.clock import utcnow
+from app.clock import parse_expiration
 from app.credentials.eip712 import canonical_proof_value
 from app.errors import NotFound, ServiceError
 from app.scoring import human_points
-from app.scoring.result import fmt5, iso
-from app.scoring.service import CommunityLookup, ScoringService, retry_on_conflict
+from app.conflicts import retry_on_conflict
+from app.scoring.result import ScoreView
+from app.scoring.service import CommunityLookup, ScoringService
 from app.scoring.weights import WeightError, Weights
 from db.pool import TransactionConflict
 from db.queries import ceramic_cache as sql
@@ -69,14 +70,8 @@ def new_row(credential: dict, text: str | None = None) -> sql.NewRow:
 
 @dataclass
 class WriteResult:
-    stamps_json: bytes  # JSON array of CachedStamp
-    score: dict | None
-
-    def body(self, with_score: bool = True) -> dict:
-        body = {"success": True, "stamps": orjson.Fragment(self.stamps_json)}
-        if with_score:
-            body["score"] = self.score
-        return body
+    stamps_json: bytes  # JSON array of CachedStamp, as the database wrote it
+    score: ScoreView
 
 
 class StampService:
@@ -118,14 +113,14 @@ class StampService:
                 result = self._scoring.score_within(cur, address, lookup)
                 known = {row_id: text for row_id, _, text in inserted}  # no second jsonb conversion
                 return WriteResult(sql.live_stamps_json(cur, address, limit=MAX_LIVE_STAMPS, known=known),
-                                   result.to_response())
+                                   result.view())
 
         return retry_on_conflict(transaction)
 
-    def live_stamps(self, address: str) -> orjson.Fragment:
-        """The live stamps as a JSON fragment (passed through from the database, never decoded)."""
+    def live_stamps(self, address: str) -> bytes:
+        """The live stamps as the database's JSON array text (passed through, never decoded)."""
         with self._pool.cursor() as cur:
-            return orjson.Fragment(sql.live_stamps_json(cur, address, limit=MAX_LIVE_STAMPS))
+            return sql.live_stamps_json(cur, address, limit=MAX_LIVE_STAMPS)
 
     def ensure_scored(self, address: str, community_id: int) -> None:
         """Python's stamp listing scores an address that has no score yet for the ceramic scorer."""
@@ -137,7 +132,7 @@ class StampService:
         except ServiceError as exc:  # a listing never fails because of the scorer
             log.warning("could not score %s for community %s: %s", address, community_id, exc.detail)
 
-    def ui_score(self, address: str, community_id: int, now: datetime | None = None) -> dict:
+    def ui_score(self, address: str, community_id: int, now: datetime | None = None) -> ScoreView:
         """The stored score while it is valid (rescored when missing or expired), as Python does."""
         now = now or utcnow()
         points = None
@@ -151,8 +146,8 @@ class StampService:
             if fresh and self._points.enabled and program:
                 points = human_points.points_data(*human_points_sql.points(cur, address))
         if not fresh:  # rescore on a connection of its own, after this one went back to the pool
-            return self._scoring.score(address, CommunityLookup(community_id)).to_response()
-        return stored_response(address, stored, points)
+            return self._scoring.score(address, CommunityLookup(community_id)).view()
+        return stored_view(address, stored, points)
 
     def weights(self, community_id: int) -> dict[str, float]:
         """{provider: weight} of the community's scorer; NotFound without such a community."""
@@ -168,20 +163,10 @@ class StampService:
             raise MisconfiguredScorer() from None
 
 
-def stored_response(address: str, stored: sql.StoredScore, points: tuple[dict, dict] | None) -> dict:
+def stored_view(address: str, stored: sql.StoredScore, points: human_points.Points | None) -> ScoreView:
+    """A stored score as Python reads it back: raw score and threshold from its evidence."""
     evidence = stored.evidence or {}
     raw = Decimal(evidence.get("rawScore", "0"))
     threshold = Decimal(evidence.get("threshold", "20"))
-    return {
-        "address": address,
-        "score": fmt5(raw),
-        "passing_score": raw >= threshold if stored.evidence else False,
-        "last_score_timestamp": iso(stored.last_score_timestamp),
-        "expiration_timestamp": iso(stored.expiration_date),
-        "threshold": fmt5(threshold),
-        "error": stored.error,
-        "stamps": stored.stamps or {},
-        "points_data": points[0] if points else None,
-        "possible_points_data": points[1] if points else None,
-        "linked_score": None,
-    }
+    return ScoreView(address, raw, raw >= threshold if stored.evidence else False, stored.last_score_timestamp,
+                     stored.expiration_date, threshold, stored.error, stored.stamps or {}, points)

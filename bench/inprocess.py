@@ -81,7 +81,7 @@ def measure(dsn: str, manifest: dict, args) -> None:
                        "TRUSTED_IAM_ISSUERS": orjson.dumps([manifest["issuer"]]).decode()})
     real_stdout = sys.stdout
     sys.stdout = open(os.devnull, "w")  # the JSON log lines are produced and written, not shown
-    from app.wsgi import application, services
+    from web.wsgi import application, services
 
     scorer, count = manifest["partner_community"], manifest["addresses"]
     if args.endpoint == "v2":

@@ -32,9 +32,10 @@ import psycopg2.extensions  # noqa: E402
 
 from app import analytics  # noqa: E402
 from app.config import load_config  # noqa: E402
-from app.factory import build_services  # noqa: E402
+from web.factory import build_services  # noqa: E402
 from app.scoring.service import CommunityLookup  # noqa: E402
 from bench.seed import address  # noqa: E402
+from web.responses import v2_score  # noqa: E402
 
 
 class RecordingConnection(psycopg2.extensions.connection):
@@ -112,7 +113,7 @@ def capture(env: dict, manifest: dict, samples: int, folder: pathlib.Path,
             usage.append(analytics.usage_row(
                 api_key_id=key.id, path=f"/v2/stamps/{manifest['partner_community']}/score/{address(i)}",
                 status=200, headers={"Host": "127.0.0.1", "X-API-KEY": manifest["api_key"]}, query={},
-                payload=None, response=orjson.dumps(result.to_response())))
+                payload=None, response=orjson.dumps(v2_score(result.view()))))
             path = folder / f"score_{n:03d}.sql"
             path.write_text(pgbench_script(RecordingConnection.statements))
             files.append(path)

@@ -2,7 +2,7 @@
 
 1. A fresh database on BENCH_DATABASE_URL's server (else this machine's PostgreSQL on
    127.0.0.1:5432, else an embedded one), loaded from db/schema.sql and seeded (bench/seed.py).
-2. gunicorn -c gunicorn.conf.py app.wsgi:application, production settings, logs to .bench/.
+2. gunicorn -c gunicorn.conf.py web.wsgi:application, production settings, logs to .bench/.
 3. A warm-up pass (discarded), then at each concurrency level, from separate processes:
    locust with the realistic mix (bench/locustfile.py) and wrk on the v2 score path alone; then the
    soak, if asked for; then at each level locust with bulk POSTs alone (every user posting); then
@@ -96,7 +96,7 @@ def start_gunicorn(dsn: str, manifest: dict, extra_env: dict, *, root: pathlib.P
            "TRUSTED_IAM_ISSUERS": orjson.dumps([manifest["issuer"]]).decode(),
            "FF_API_ANALYTICS": "on", **extra_env}  # as production runs it (the dashboards read the rows)
     log = open(OUT / log_name, "wb")
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app.wsgi:application"],
+    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "web.wsgi:application"],
                             cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

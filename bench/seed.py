@@ -29,6 +29,7 @@ import orjson  # noqa: E402
 import psycopg2  # noqa: E402
 from psycopg2.extras import execute_values  # noqa: E402
 
+from app import api_keys  # noqa: E402
 from app.credentials.signing import ethr_did, sign_eip712_credential  # noqa: E402
 from db import seed  # noqa: E402
 
@@ -93,7 +94,8 @@ def main() -> None:
         account = seed.create_account(cur)
         ceramic = seed.create_community(cur, account, seed.create_scorer(cur, weights, threshold), "bench ceramic")
         partner = seed.create_community(cur, account, seed.create_scorer(cur, weights, threshold), "bench partner")
-        _, api_key = seed.create_api_key(cur, account, "bench", pbkdf2_iterations=1000)
+        prefix, api_key, hashed, hashed_sha256 = api_keys.new_key(pbkdf2_iterations=1000)
+        seed.create_api_key(cur, account, prefix, hashed, hashed_sha256, "bench")
 
     rows = sign_all(issuer_key, 1, args.addresses + 1, args.stamps, args.shared, args.processes)
     signed = time.monotonic()

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from psycopg2.extras import Json
 
-from app import api_keys
 
 # registry_humanpointsconfig as migration registry.0050 seeds it in production.
 HUMAN_POINTS_CONFIG = {"SCB": 500, "HKY": 100, "ISB": 100, "ISS": 200, "ISG": 500, "CSB": 100,
@@ -70,13 +69,11 @@ def create_customization(cur, community_id: int) -> int:
     return cur.fetchone()[0]
 
 
-def create_api_key(cur, account_id: int, name: str = "key", *, with_sha256: bool = True,
-                   revoked: bool = False, expiry_date: datetime | None = None,
-                   read_scores: bool = True, embed_rate_limit: str | None = "125/15m",
-                   pbkdf2_iterations: int = api_keys.PBKDF2_ITERATIONS) -> tuple[str, str]:
-    """A key as the Django library stores it; returns (row id, plaintext key)."""
-    prefix, key = api_keys.generate_key()
-    hashed = api_keys.pbkdf2_hash(key, iterations=pbkdf2_iterations)
+def create_api_key(cur, account_id: int, prefix: str, hashed: str, hashed_sha256: str | None,
+                   name: str = "key", *, revoked: bool = False, expiry_date: datetime | None = None,
+                   read_scores: bool = True, embed_rate_limit: str | None = "125/15m") -> str:
+    """A key row as the Django library stores it, from its prefix and hashes
+    (``app.api_keys.new_key``); returns the row id."""
     key_id = f"{prefix}.{hashed}"[:150]
     cur.execute(
         """INSERT INTO account_accountapikey
@@ -86,8 +83,8 @@ def create_api_key(cur, account_id: int, name: str = "key", *, with_sha256: bool
            VALUES (%s, %s, %s, now(), %s, %s, %s, %s, '125/15m', false, %s, true, '15/15m', false,
                    %s, %s)""",
         (key_id, prefix, hashed, name, revoked, expiry_date, account_id, read_scores,
-         embed_rate_limit, api_keys.sha256_hash(key) if with_sha256 else None))
-    return key_id, key
+         embed_rate_limit, hashed_sha256))
+    return key_id
 
 
 def add_cached_stamp(cur, address: str, credential: dict, *, source_app: int | None = 1,

@@ -6,8 +6,9 @@ import falcon
 from app.addresses import normalize_address
 from app.errors import NotFound, Unauthorized
 from app.stamps import SOURCE_PASSPORT, MisconfiguredScorer
-from app.telemetry import annotate
-from resources.render import int_param, json_body, required_param
+from web.telemetry import annotate
+from web import responses
+from web.render import int_param, json_body, required_param
 from resources.schemas import load_stamp_entries
 
 
@@ -32,7 +33,7 @@ class BulkStamps(_CeramicResource):
         annotate(stamp_count=len(entries))
         result = self._stamps.write(address, self._scorer_id, remove={e["provider"] for e in entries},
                                     add=[(e["stamp"], e["text"]) for e in entries], source_app=SOURCE_PASSPORT)
-        json_body(resp, result.body(), falcon.HTTP_201)
+        json_body(resp, responses.stamps_with_score(result.stamps_json, result.score), falcon.HTTP_201)
 
     def on_patch(self, req: falcon.Request, resp: falcon.Response) -> None:
         address = self._address(req)
@@ -42,7 +43,7 @@ class BulkStamps(_CeramicResource):
         result = self._stamps.write(address, self._scorer_id, remove={e["provider"] for e in entries},
                                     add=[(e["stamp"], e["text"]) for e in entries if e["stamp"] is not None],
                                     source_app=None, source_scorer_id=None)
-        json_body(resp, result.body())
+        json_body(resp, responses.stamps_with_score(result.stamps_json, result.score))
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response) -> None:
         address = self._address(req)
@@ -50,7 +51,7 @@ class BulkStamps(_CeramicResource):
         annotate(stamp_count=len(entries))
         result = self._stamps.write(address, self._scorer_id, remove={e["provider"] for e in entries},
                                     add=[], source_app=SOURCE_PASSPORT, require_existing=True)
-        json_body(resp, result.body(with_score=False))
+        json_body(resp, responses.stamps(result.stamps_json))
 
 
 class UiScore(_CeramicResource):
@@ -66,9 +67,9 @@ class UiScore(_CeramicResource):
         alternate = req.get_param("alternate_scorer_id")
         community_id = (int_param(alternate, "alternate_scorer_id", "query") if alternate else 0) or self._scorer_id
         annotate(address=address, community_id=community_id)
-        body = self._stamps.ui_score(address, community_id)
-        annotate(stamp_count=len(body["stamps"]))
-        json_body(resp, body)
+        view = self._stamps.ui_score(address, community_id)
+        annotate(stamp_count=len(view.stamps))
+        json_body(resp, responses.v2_score(view))
 
 
 class StampList(_CeramicResource):
@@ -78,7 +79,7 @@ class StampList(_CeramicResource):
         address = normalize_address(required_param(req, "address"))
         annotate(address=address, community_id=self._scorer_id)
         self._stamps.ensure_scored(address, self._scorer_id)
-        json_body(resp, {"success": True, "stamps": self._stamps.live_stamps(address)})
+        json_body(resp, responses.stamps(self._stamps.live_stamps(address)))
 
 
 class Weights(_CeramicResource):
@@ -87,6 +88,6 @@ class Weights(_CeramicResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         annotate(community_id=self._scorer_id)
         try:
-            json_body(resp, self._stamps.weights(self._scorer_id))
+            json_body(resp, responses.weights(self._stamps.weights(self._scorer_id)))
         except NotFound:  # CERAMIC_CACHE_SCORER_ID names no community
             raise MisconfiguredScorer() from None

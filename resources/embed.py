@@ -13,9 +13,10 @@ from app.errors import BadRequest, NotFound
 from app.scoring.communities import demo_scorer
 from app.scoring.service import CommunityLookup
 from app.stamps import SOURCE_EMBED, MisconfiguredScorer
-from app.telemetry import annotate
+from web.telemetry import annotate
 from resources.auth import require_api_key, require_internal
-from resources.render import int_param, json_body, required_param
+from web import responses
+from web.render import int_param, json_body, required_param
 from resources.schemas import load_embed_stamps
 
 
@@ -27,7 +28,7 @@ class ValidateApiKey:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         key = require_api_key(req, self._api_keys, record=False)
-        json_body(resp, {"embed_rate_limit": key.embed_rate_limit})
+        json_body(resp, responses.embed_rate_limit(key.embed_rate_limit))
 
 
 class AddStamps:
@@ -48,7 +49,7 @@ class AddStamps:
                                         source_app=SOURCE_EMBED)
         except NotFound:  # nothing was written: the transaction rolled back
             raise BadRequest("Community matching query does not exist.") from None
-        json_body(resp, result.body())
+        json_body(resp, responses.stamps_with_score(result.stamps_json, result.score))
 
 
 class EmbedScore:
@@ -71,8 +72,7 @@ class EmbedScore:
         except NotFound:
             raise BadRequest("Invalid scorer_id") from None
         annotate(stamp_count=len(result.stamps))
-        json_body(resp, {"success": True, "stamps": self._stamps.live_stamps(address),
-                         "score": result.to_response()})
+        json_body(resp, responses.stamps_with_score(self._stamps.live_stamps(address), result.view()))
 
 
 class EmbedWeights:
@@ -89,11 +89,11 @@ class EmbedWeights:
         if raw is not None:  # an explicit unknown community is 404
             community_id = int_param(raw, "community_id", "query")
             annotate(community_id=community_id)
-            json_body(resp, self._stamps.weights(community_id))
+            json_body(resp, responses.weights(self._stamps.weights(community_id)))
             return
         annotate(community_id=self._default)
         try:
-            json_body(resp, self._stamps.weights(self._default))
+            json_body(resp, responses.weights(self._stamps.weights(self._default)))
         except NotFound:
             raise MisconfiguredScorer() from None
 
@@ -109,4 +109,4 @@ class EmbedConfig:
         require_internal(req, self._auth)
         community_id = int_param(required_param(req, "community_id"), "community_id", "query")
         annotate(community_id=community_id)
-        json_body(resp, self._config.config(community_id))
+        json_body(resp, responses.embed_config(*self._config.config(community_id)))

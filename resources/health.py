@@ -4,14 +4,16 @@ from __future__ import annotations
 import falcon
 
 from db.pool import DatabaseUnavailable
-from app.http_errors import RETRY_AFTER_SECONDS, set_error
+from web import responses
+from web.errors import RETRY_AFTER_SECONDS, set_error
+from web.render import json_body
 
 
 class Health:
     """Liveness: the process serves requests. Never touches the database."""
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"status": "ok"}
+        json_body(resp, responses.health())
 
 
 class Ready:
@@ -27,4 +29,4 @@ class Ready:
             set_error(resp, falcon.HTTP_503, "Database unavailable")
             resp.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
             return
-        resp.media = {"status": "ok"}
+        json_body(resp, responses.health())

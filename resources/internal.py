@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import falcon
 
-from app.telemetry import annotate
+from web.telemetry import annotate
 from resources.auth import require_internal
-from resources.render import json_body, required_param
+from web import responses
+from web.render import json_body, required_param
 from resources.schemas import load_ban_check, load_revocation_check
 
 
@@ -22,7 +23,7 @@ class CheckBans(_Internal):
         require_internal(req, self._auth)
         subjects = load_ban_check(req.get_media())
         annotate(stamp_count=len(subjects))
-        json_body(resp, self._service.check_bans(subjects))
+        json_body(resp, responses.ban_results(self._service.check_bans(subjects)))
 
 
 class CheckRevocations(_Internal):
@@ -32,7 +33,7 @@ class CheckRevocations(_Internal):
         require_internal(req, self._auth)
         proof_values = load_revocation_check(req.get_media())
         annotate(stamp_count=len(proof_values))
-        json_body(resp, self._service.check_revocations(proof_values))
+        json_body(resp, responses.revocations(self._service.check_revocations(proof_values)))
 
 
 class AllowList(_Internal):
@@ -41,7 +42,7 @@ class AllowList(_Internal):
     def on_get(self, req: falcon.Request, resp: falcon.Response, list_name: str, address: str) -> None:
         require_internal(req, self._auth)
         annotate(address=address)
-        json_body(resp, {"is_member": self._service.is_list_member(list_name, address)})
+        json_body(resp, responses.allow_list(self._service.is_list_member(list_name, address)))
 
 
 class CredentialDefinition(_Internal):
@@ -49,7 +50,7 @@ class CredentialDefinition(_Internal):
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, provider_id: str) -> None:
         require_internal(req, self._auth)
-        json_body(resp, self._service.credential_definition(provider_id))
+        json_body(resp, responses.ruleset(self._service.credential_definition(provider_id)))
 
 
 class GtcStake(_Internal):
@@ -58,7 +59,7 @@ class GtcStake(_Internal):
     def on_get(self, req: falcon.Request, resp: falcon.Response, address: str) -> None:
         require_internal(req, self._auth)
         annotate(address=address.lower())
-        json_body(resp, self._service.gtc_stakes(address))
+        json_body(resp, responses.stakes(self._service.gtc_stakes(address)))
 
 
 class LegacyGtcStake(_Internal):
@@ -67,7 +68,7 @@ class LegacyGtcStake(_Internal):
     def on_get(self, req: falcon.Request, resp: falcon.Response, address: str, round_id: int) -> None:
         require_internal(req, self._auth)
         annotate(address=address.lower())
-        json_body(resp, self._service.legacy_gtc_events(address, round_id))
+        json_body(resp, responses.legacy_stakes(self._service.legacy_gtc_events(address, round_id)))
 
 
 class ContributorStatistics(_Internal):
@@ -77,4 +78,4 @@ class ContributorStatistics(_Internal):
         require_internal(req, self._auth)
         address = required_param(req, "address")
         annotate(address=address.lower())
-        json_body(resp, self._service.contributor_statistics(address))
+        json_body(resp, responses.contributor_statistics(*self._service.contributor_statistics(address)))

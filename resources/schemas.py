@@ -9,7 +9,7 @@ from __future__ import annotations
 import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from app.credentials.checks import parse_expiration
+from app.clock import parse_expiration
 from app.errors import Unprocessable
 from app.stamps import MAX_STAMPS_PER_REQUEST, stamp_problem
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import falcon
 
 from app.scoring.service import CommunityLookup
-from app.telemetry import annotate
+from web.telemetry import annotate
 from resources.auth import require_api_key, require_internal
-from resources.render import int_param, score_body
+from web import responses
+from web.render import int_param, json_body
 
 
 class V2Score:
@@ -26,7 +27,8 @@ class V2Score:
         self._rate_limits.check(key.prefix, key.rate_limit)
         lookup = CommunityLookup.for_account(scorer_id, key.account_id, self._demo_scorer_id)
         result = self._scoring.score(address, lookup)
-        score_body(resp, result)
+        annotate(address=result.address, scorer_id=result.community_id, stamp_count=len(result.stamps))
+        json_body(resp, responses.v2_score(result.view()))
 
 
 class InternalScore:
@@ -40,4 +42,5 @@ class InternalScore:
         annotate(address=address.lower(), scorer_id=scorer_id)
         require_internal(req, self._auth)
         result = self._scoring.score(address, CommunityLookup(int_param(scorer_id, "scorer_id")))
-        score_body(resp, result)
+        annotate(address=result.address, scorer_id=result.community_id, stamp_count=len(result.stamps))
+        json_body(resp, responses.v2_score(result.view()))

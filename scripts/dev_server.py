@@ -86,6 +86,7 @@ def seed_demo(dsn: str, issuer_key: str) -> dict:
     """Idempotent demo data; a new API key on every run (older demo keys are revoked)."""
     import psycopg2
 
+    from app import api_keys
     from app.credentials.signing import ethr_did, sign_eip712_credential
     from db import seed
 
@@ -115,7 +116,8 @@ def seed_demo(dsn: str, issuer_key: str) -> dict:
                 seed.add_cached_stamp(cur, DEMO_ADDRESS, credential, source_scorer_id=community_id)
             print(f"signed {len(DEMO_WEIGHTS)} demo stamps for {DEMO_ADDRESS}")
         cur.execute("UPDATE account_accountapikey SET revoked = true WHERE name = 'make run demo key'")
-        _, api_key = seed.create_api_key(cur, account_id, "make run demo key", pbkdf2_iterations=100_000)
+        prefix, api_key, hashed, hashed_sha256 = api_keys.new_key(pbkdf2_iterations=100_000)
+        seed.create_api_key(cur, account_id, prefix, hashed, hashed_sha256, "make run demo key")
     conn.close()
     return {"community_id": community_id, "api_key": api_key,
             "issuer": ethr_did(issuer_key)}
@@ -186,7 +188,7 @@ def main() -> None:
         return
     gunicorn = pathlib.Path(sys.executable).with_name("gunicorn")
     os.chdir(ROOT)
-    os.execve(str(gunicorn), [str(gunicorn), "-c", "gunicorn.conf.py", "app.wsgi:application"], env)
+    os.execve(str(gunicorn), [str(gunicorn), "-c", "gunicorn.conf.py", "web.wsgi:application"], env)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import pytest
 import webtest
 
 from app.config import load_config
-from app.factory import build_services, create_app
+from web.factory import build_services, create_app
 from tests import dbutil
 from tests.world import ISSUER_DID, World
 

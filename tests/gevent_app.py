@@ -2,7 +2,7 @@
 import falcon
 
 from app.config import load_config
-from app.factory import build_services, create_app
+from web.factory import build_services, create_app
 
 config = load_config()
 services = build_services(config)

@@ -17,6 +17,7 @@ from bench.pgbench_replay import pgbench_script, strip_comments
 from db.pool import Pool
 from tests import dbutil
 from tests.servers import ROOT
+from web.responses import v2_score
 
 
 def test_strip_comments_keeps_quoted_dashes():
@@ -56,8 +57,8 @@ def test_seed_generates_verifiable_deduplicating_data(tmp_path):
         conn.close()
         pool = Pool(dsn, size=2)
         service = ScoringService(pool, CredentialVerifier([manifest["issuer"]]), HumanPointsSettings())
-        first = service.score("0x" + format(3, "040x"), CommunityLookup(manifest["partner_community"])).to_response()
-        second = service.score("0x" + format(4, "040x"), CommunityLookup(manifest["partner_community"])).to_response()
+        first = v2_score(service.score("0x" + format(3, "040x"), CommunityLookup(manifest["partner_community"])).view())
+        second = v2_score(service.score("0x" + format(4, "040x"), CommunityLookup(manifest["partner_community"])).view())
         pool.close()
         assert len(first["stamps"]) == 3 and first["passing_score"] is True
         assert second["stamps"]["P0"]["dedup"] is True  # address 4 reuses address 3's P0 nullifier

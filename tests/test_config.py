@@ -132,7 +132,7 @@ def test_otel_is_off_unless_an_endpoint_is_configured():
 def test_process_stops_with_one_clear_line():
     """Importing the WSGI module with a bad value exits with status 78 and one line on stderr."""
     bad = env(DB_POOL_SIZE="lots")
-    proc = subprocess.run([sys.executable, "-c", "import app.wsgi"], env=bad, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", "import web.wsgi"], env=bad, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 78
     assert proc.stderr.strip().splitlines() == [

@@ -203,7 +203,7 @@ def served(database_url):
     world = World(database_url)
     community = world.community({"Google": 1}, "1")
     world.close()
-    with gunicorn_server(database_url, "app.wsgi:application", CERAMIC_CACHE_SCORER_ID=community,
+    with gunicorn_server(database_url, "web.wsgi:application", CERAMIC_CACHE_SCORER_ID=community,
                          LOG_LEVEL="INFO") as server:
         [worker] = server.workers()
         with requests.Session() as session:

@@ -164,7 +164,7 @@ def test_nul_characters_are_refused_before_any_handler(app):
 
 
 def test_a_body_of_too_many_values_is_413_unparsed(make_app):
-    from app.factory import MAX_JSON_VALUES
+    from web.factory import MAX_JSON_VALUES
 
     services, app = make_app()
     probe = Probe()
@@ -178,7 +178,7 @@ def test_a_body_of_too_many_values_is_413_unparsed(make_app):
 
 
 def test_a_long_list_of_problems_names_ten_and_counts_the_rest(app):
-    from app.http_errors import error_body
+    from web.responses import error as error_body
 
     problems = [{"loc": ["body", i], "msg": "bad"} for i in range(25)]
     body = error_body(problems)

@@ -8,6 +8,7 @@ from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import CommunityLookup, ScoringService
 from db.pool import Pool
 from tests.world import ISSUER_DID, new_address
+from web.responses import v2_score
 
 ON = HumanPointsSettings(enabled=True, write_enabled=True, mta_enabled=True)
 
@@ -86,7 +87,7 @@ def test_no_points_unless_every_switch_allows(world, scoring, points, program, p
     community = world.community({"Google": 1}, "1" if passing else "5", human_points_program=program)
     address = new_address()
     world.stamp(address, "Google")
-    body = scoring(points).score(address, CommunityLookup(community)).to_response()
+    body = v2_score(scoring(points).score(address, CommunityLookup(community)).view())
     assert body["passing_score"] is passing
     assert points_of(world, address) == []
     assert body["points_data"] is None and body["possible_points_data"] is None
@@ -98,8 +99,8 @@ def test_writes_need_only_the_write_switch(world, scoring):
     community = world.community({"Google": 1}, "1", human_points_program=True)
     address = new_address()
     world.stamp(address, "Google", ["v0:g"])
-    body = scoring(HumanPointsSettings(enabled=False, write_enabled=True)).score(
-        address, CommunityLookup(community)).to_response()
+    body = v2_score(scoring(HumanPointsSettings(enabled=False, write_enabled=True)).score(
+        address, CommunityLookup(community)).view())
     assert points_of(world, address) == [("HKY", "Google", "v0:g", 0)]
     assert body["points_data"] is None
 

@@ -51,7 +51,7 @@ K8S_VERSIONS = sorted(
 
 NAMESPACE = "passport-scorer"
 APP_UID = 10001
-GUNICORN_CMD = ["gunicorn", "-c", "gunicorn.conf.py", "app.wsgi:application"]
+GUNICORN_CMD = ["gunicorn", "-c", "gunicorn.conf.py", "web.wsgi:application"]
 DEFAULT_GRACEFUL_TIMEOUT = 25  # stack.md section 2.5; used when gunicorn.conf.py is absent
 ALB_IDLE_TIMEOUT = 60
 MEMORY_LIMIT = "256Mi"
@@ -77,7 +77,7 @@ def _normalized(pattern: str) -> str:
 def _served(name: str) -> dict[str, set[str]]:
     """{ALB pattern: methods} of the app's routes behind this Ingress."""
     from app.config import load_config
-    from app.factory import create_app, served_routes
+    from web.factory import create_app, served_routes
     from tests.conftest import BASE_ENV
 
     app = create_app(load_config({**BASE_ENV, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}))

@@ -234,7 +234,7 @@ def test_twenty_concurrent_requests_on_a_five_per_minute_key_give_exactly_five(r
     _, key = world.api_key(world.account_of(community))
     key_prefix = key.split(".")[0]
     world.query("UPDATE account_accountapikey SET rate_limit = '5/1m' WHERE prefix = %s", key_prefix)
-    with gunicorn_server(database_url, "app.wsgi:application", WEB_CONCURRENCY=2, RATELIMIT_ENABLE="true",
+    with gunicorn_server(database_url, "web.wsgi:application", WEB_CONCURRENCY=2, RATELIMIT_ENABLE="true",
                          REDIS_URL=redis_server.url, PASSPORT_API_RATE_LIMITING_FORM=FORM) as server:
         left = window_end(key_prefix, 60, int(time.time())) - time.time()
         if left < 10:  # all 20 must fall in one window

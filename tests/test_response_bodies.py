@@ -46,8 +46,10 @@ def bearer(address: str) -> dict:
 @pytest.fixture
 def scene(world, make_app):
     """A fixed world: a ceramic-cache community, a partner community with a key, fixed stamps."""
-    for address in (ADDRESS, OTHER, POSTER):
+    for address in (ADDRESS, OTHER, POSTER):  # the scene is built afresh by each test
         world.query("DELETE FROM ceramic_cache_ceramiccache WHERE address = %s", address)
+        world.query("DELETE FROM ceramic_cache_ban WHERE address = %s", address)
+        world.query("DELETE FROM stake_stake WHERE staker = %s", address)
     ceramic = world.community({"Google": 1, "Github": 2, "Linkedin": 1.5, "Ens": "0.408"}, "2.5")
     partner = world.community({"Google": 1.25, "Github": 2}, "3")
     _, key = world.api_key(world.account_of(partner), embed_rate_limit="350/15m")
@@ -60,7 +62,7 @@ def scene(world, make_app):
     world.cache(OTHER, credential(OTHER, "Google", "v0:recorded-google"))  # a LIFO clash
     world.query("INSERT INTO account_addresslist (name) VALUES ('RecordedList') ON CONFLICT DO NOTHING")
     world.query("INSERT INTO account_addresslistmember (address, list_id) SELECT %s, id FROM account_addresslist "
-                "WHERE name = 'RecordedList'", ADDRESS)
+                "WHERE name = 'RecordedList' ON CONFLICT DO NOTHING", ADDRESS)
     world.query("INSERT INTO ceramic_cache_ban (provider, hash, address, end_time, reason, created_at, type) "
                 "VALUES ('', '', %s, '2030-01-02T03:04:05.123456+00:00', 'recorded', now(), 'account')", OTHER)
     world.query("INSERT INTO stake_stake (chain, lock_time, unlock_time, last_updated_in_block, staker, stakee, "
@@ -155,3 +157,67 @@ def test_every_route_answers_as_recorded(scene):
     assert list(recorded) == list(expected)
     for name in expected:
         assert recorded[name] == expected[name], name
+
+
+def shape_of(name: str, status: int):
+    """(schema, many) of a case's body: each route's one shape in web/responses.py."""
+    from web import responses as r
+
+    if status >= 400:
+        return r.ErrorSchema, False
+    if name.startswith(("v2 score", "internal score", "UI score")):
+        return r.V2ScoreSchema, False
+    return {
+        "health": (r.HealthSchema, False), "ready": (r.HealthSchema, False),
+        "bulk POST": (r.StampsWithScoreSchema, False), "bulk PATCH": (r.StampsWithScoreSchema, False),
+        "bulk DELETE": (r.StampsSchema, False), "stamp listing": (r.StampsSchema, False),
+        "weights": (None, False), "embed weights": (None, False),
+        "embed validate key": (r.EmbedRateLimitSchema, False), "embed add stamps": (r.StampsWithScoreSchema, False),
+        "embed score": (r.StampsWithScoreSchema, False), "embed config": (r.EmbedConfigSchema, False),
+        "check bans": (r.BanResultSchema, True), "check revocations": (r.RevocationResultSchema, True),
+        "allow list": (r.AllowListSchema, False), "GTC stakes": (r.StakesSchema, False),
+        "legacy stakes": (r.LegacyStakesSchema, False), "contributor statistics": (r.ContributorStatisticsSchema, False),
+    }[name]
+
+
+def key_order_problems(schema, value, where="") -> list[str]:
+    """Where an object's keys are not its schema's fields, in the schema's order."""
+    from marshmallow import fields as f
+
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in key_order_problems(schema, item, f"{where}[{i}]")]
+    if not isinstance(value, dict):
+        return []
+    problems = [] if list(value) == list(schema.fields) else [f"{where or 'body'}: {list(value)}"]
+    for name, field in schema.fields.items():
+        inner = field.inner if isinstance(field, f.List) else field
+        if isinstance(inner, f.Nested) and value.get(name) is not None:
+            problems += key_order_problems(inner.schema, value[name], f"{where}.{name}")
+        if isinstance(field, f.Dict) and isinstance(field.value_field, f.Nested):
+            # The score's per-stamp objects: a stored score's come back from its jsonb column in
+            # jsonb's key order, as they do in Python (so only the keys are compared).
+            for key, item in (value.get(name) or {}).items():
+                if set(item) != set(field.value_field.schema.fields):
+                    problems.append(f"{where}.{name}.{key}: {list(item)}")
+    return problems
+
+
+def test_every_body_has_its_routes_one_shape(scene):
+    """Each route's body, success and error, matches its one schema in web/responses.py: types,
+    nulls, no key more or less, keys in the schema's order."""
+    from web.responses import WEIGHTS
+
+    api = scene["api"]
+    for name, method, path, headers, body in requests_of(scene):
+        kwargs = {"headers": headers, "expect_errors": True}
+        data = body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
+        if data is None:
+            resp = api.request(path, method=method, **kwargs)
+        else:
+            resp = api.request(path, method=method, body=data, content_type="application/json", **kwargs)
+        schema, many = shape_of(name, resp.status_int)
+        if schema is None:
+            assert WEIGHTS.deserialize(resp.json) == resp.json, name
+            continue
+        assert schema(many=many).validate(resp.json) == {}, name
+        assert key_order_problems(schema(), resp.json) == [], name

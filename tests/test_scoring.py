@@ -10,6 +10,7 @@ from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import CommunityLookup, ScoringFailed, ScoringService
 from db.pool import Pool
 from tests.world import ISSUER_DID, UNTRUSTED_KEY, in_days, new_address
+from web.responses import v2_score
 
 
 def utc(*args) -> datetime:
@@ -35,7 +36,7 @@ def scorer(pool):
 
 
 def score(service, address, community_id):
-    return service.score(address, CommunityLookup(community_id)).to_response()
+    return v2_score(service.score(address, CommunityLookup(community_id)).view())
 
 
 def test_worked_example_lifo_and_score(world, scorer):

@@ -10,6 +10,7 @@ from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import CommunityLookup, ScoringService
 from db.pool import Pool
 from tests.world import ISSUER_DID, new_address
+from web.responses import v2_score
 
 
 @pytest.mark.slow
@@ -27,7 +28,7 @@ def test_concurrent_scorings_sharing_a_nullifier_leave_one_owner(world, database
 
         def run(address):
             start.wait()
-            return service.score(address, CommunityLookup(community)).to_response()
+            return v2_score(service.score(address, CommunityLookup(community)).view())
 
         with ThreadPoolExecutor(max_workers=20) as executor:
             bodies = list(executor.map(run, [a, b] * 10))  # any exception fails the test
@@ -39,7 +40,7 @@ def test_concurrent_scorings_sharing_a_nullifier_leave_one_owner(world, database
         loser = b if owner == a else a
         # the loser's other nullifier was backfilled to the owner: nobody else can claim it now
         assert links[f"v0:own-{loser}"][0] == owner
-        final = {addr: service.score(addr, CommunityLookup(community)).to_response() for addr in (a, b)}
+        final = {addr: v2_score(service.score(addr, CommunityLookup(community)).view()) for addr in (a, b)}
         assert final[owner]["stamps"]["Google"]["dedup"] is False
         assert final[loser]["stamps"]["Google"]["dedup"] is True
         assert final[loser]["stamps"]["Ens"]["dedup"] is True
@@ -85,7 +86,7 @@ def test_round_trips_of_one_score(world, database_url, capsys):
             world.stamp(address, f"P{i}")
         pool.ping()  # connect outside the count
         CountingConnection.round_trips = 0
-        body = service.score(address, CommunityLookup(community)).to_response()
+        body = v2_score(service.score(address, CommunityLookup(community)).view())
         first = CountingConnection.round_trips
         CountingConnection.round_trips = 0
         service.score(address, CommunityLookup(community))
@@ -155,7 +156,7 @@ def test_round_trips_of_a_bulk_post(world, database_url, capsys):
             counts.append(CountingConnection.round_trips)
     finally:
         pool.close()
-    assert result.score["score"] == "10.00000"
+    assert v2_score(result.score)["score"] == "10.00000"
     with capsys.disabled():
         print(f"\nSQL round trips of a 10-stamp bulk POST: {counts[0]} (first), {counts[1]} (again)")
     # community config (not cached here) + the 7 of a first write, 5 once the links exist

@@ -12,6 +12,7 @@ from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import CommunityLookup, ScoringService
 from db.pool import Pool
 from tests.world import ISSUER_DID, new_address
+from web.responses import v2_score
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def make_scorer(pool) -> ScoringService:
 
 
 def score(service, address, community_id) -> dict:
-    return service.score(address, CommunityLookup(community_id)).to_response()
+    return v2_score(service.score(address, CommunityLookup(community_id)).view())
 
 
 def registry_rows(world, address, community_id) -> list[tuple]:
@@ -145,7 +146,7 @@ def test_persist_score_of_a_missing_passport_writes_nothing(world, pool):
                          stamp_scores={}, counted_cache_ids=[], counted_nullifiers={})
     events = world.query("SELECT count(*) FROM registry_event")[0][0]
     with pool.cursor() as cur:
-        assert sql.persist_score(cur, 2**62, result, [{"x": 1}]) is None
+        assert sql.persist_score(cur, 2**62, result.record(), [{"x": 1}]) is None
     assert world.query("SELECT count(*) FROM registry_event")[0][0] == events
 
 

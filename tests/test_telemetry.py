@@ -17,8 +17,8 @@ APP_SCRIPT = textwrap.dedent("""
     import os
     import falcon, falcon.testing
     from app.config import load_config
-    from app.factory import build_services, create_app
-    from app.telemetry import annotate, shutdown_tracing
+    from web.factory import build_services, create_app
+    from web.telemetry import annotate, shutdown_tracing
 
     class Traced:
         def __init__(self, pool):

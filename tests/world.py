@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg2
 
+from app import api_keys
 from app.credentials.signing import ethr_did, sign_eip712_credential
 from db import seed
 
@@ -56,10 +57,14 @@ class World:
     def account_of(self, community_id: int) -> int:
         return self.query("SELECT account_id FROM account_community WHERE id = %s", community_id)[0][0]
 
-    def api_key(self, account_id: int, **kwargs) -> tuple[str, str]:
-        kwargs.setdefault("pbkdf2_iterations", 1000)
+    def api_key(self, account_id: int, *, with_sha256: bool = True, pbkdf2_iterations: int = 1000,
+                **kwargs) -> tuple[str, str]:
+        """A key of the account: (row id, plaintext key)."""
+        prefix, key, hashed, hashed_sha256 = api_keys.new_key(pbkdf2_iterations)
         with self.conn.cursor() as cur:
-            return seed.create_api_key(cur, account_id, **kwargs)
+            key_id = seed.create_api_key(cur, account_id, prefix, hashed, hashed_sha256 if with_sha256 else None,
+                                         **kwargs)
+        return key_id, key
 
     def credential(self, address: str, provider: str, nullifiers=None, *, expires: datetime | None = None,
                    issued: datetime | None = None, key: str = ISSUER_KEY, **kwargs) -> dict:

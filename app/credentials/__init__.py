@@ -1,20 +1,22 @@
 """Verification of Passport stamps (W3C verifiable credentials).
 
-Plain synchronous code with no web-framework or gevent import::
+Plain synchronous code with no web-framework or gevent import. The scorer verifies stored rows::
 
     verifier = CredentialVerifier(trusted_issuers)
-    verdict = verifier.verify(stamp, address)   # never raises
-    if verdict.valid:
-        nullifiers = nullifiers_of(stamp)
+    known = verifier.verify_row(row_key(row_id, xmin), address)          # None: not seen yet
+    if known is None:
+        verdict, fields = verifier.verify_stored(text, address, row=row_key(row_id, xmin))
 
-Files: ``checks.py`` (reasons, field checks, nullifiers), ``eip712.py`` and
-``ed25519.py`` (the two proof types), ``jsonld.py`` (offline URDNA2015),
-``cache.py`` (bounded cache + digest), ``verifier.py`` (the orchestration),
-``signing.py`` (issuing helpers for tests, seeding and benchmarks).
+(``verify_stored(text, address)`` and ``verify(credential, address)`` are the same verification
+for tools and tests.) Nothing here raises on bad input.
+
+Files: ``checks.py`` (reasons, field checks, nullifiers), ``eip712.py`` and ``ed25519.py`` (the two
+proof types), ``jsonld.py`` (offline URDNA2015), ``verifier.py`` (the one verification and its
+caches), ``signing.py`` (issuing helpers for tests, seeding and benchmarks).
 """
 
-from .checks import SUBJECT_PREFIX, Reason, Verdict, nullifiers_of, utcnow
-from .verifier import DEFAULT_CACHE_SIZE, CredentialVerifier, check_proof
+from .checks import SUBJECT_PREFIX, Reason, Verdict, nullifiers_of
+from .verifier import DEFAULT_CACHE_SIZE, CredentialVerifier, check_proof, row_key
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
@@ -24,5 +26,5 @@ __all__ = [
     "Verdict",
     "check_proof",
     "nullifiers_of",
-    "utcnow",
+    "row_key",
 ]

@@ -12,8 +12,10 @@ credential here, never an exception.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, NamedTuple
+
+from app.clock import parse_expiration
 
 SUBJECT_PREFIX = "did:pkh:eip155:1:"
 
@@ -54,28 +56,6 @@ _VERDICTS = {
 
 def invalid(reason: str) -> Verdict:
     return _VERDICTS.get(reason) or Verdict(False, reason)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def parse_expiration(value: Any) -> datetime | None:
-    """``expirationDate`` as an aware datetime, or None if absent/unparseable/naive.
-
-    Python's scorer uses ``datetime.fromisoformat`` (3.11 accepts ``Z``); a
-    value without an offset cannot be compared with an aware "now" there, so
-    it is refused here.
-    """
-    if not isinstance(value, str) or not 0 < len(value) <= 64:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        return None
-    return parsed
 
 
 def raw_nullifiers(subject: dict) -> list[str] | str:

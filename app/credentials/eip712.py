@@ -24,7 +24,7 @@ import orjson
 from coincurve import PublicKey
 import sha3  # safe-pysha3: Keccak-256 in C (eth-hash's own backend on Python >= 3.9)
 
-from .cache import BoundedCache
+from app.caches import BoundedCache
 from .checks import Reason
 
 PROOF_TYPE = "EthereumEip712Signature2021"

@@ -33,7 +33,7 @@ from pyld import jsonld as _pyld
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
-from .cache import BoundedCache
+from app.caches import BoundedCache
 
 CONTEXTS_DIR = Path(__file__).parent / "contexts"
 

@@ -1,15 +1,24 @@
-"""CredentialVerifier: field checks on every call, proof checks cached per credential.
+"""CredentialVerifier: whether a Passport stamp is valid for an address, proofs checked once.
 
-``verify`` takes a credential object (a stamp being written); ``verify_stored`` a stored stamp's
-JSON text, keyed by a digest of that text. The scoring read asks first by stored row version
-(``verify_row``: the row's id and ``xmin``), and fetches and verifies the text only of rows it has
-not seen (``verify_stored(..., row=key)``), so a known stamp costs neither the database nor this
-process a decode of its JSON. A stamp being written is remembered by the digest of its text too, so
-a new row of the same text (the same stamp posted again) takes the proof's verdict from there: no
-cryptography twice.
+One implementation, ``verify_stored(text, address, row=...)``: a stored stamp's JSON text (as the
+database returns it) is decoded, checked field by field (issuer trusted, not expired, subject is
+the address, provider, nullifiers) and its proof verified. What production does with it:
+
+* a score asks first by stored row version (``verify_row``: the row's id and ``xmin``, see
+  ``row_key``), and verifies the text only of rows it has not seen (``verify_stored(..., row=key)``),
+  which remembers under the row what ``verify_row`` needs, expiry still judged at each use; a
+  known stamp costs neither the database nor this process a decode of its JSON;
+* a stamp being written is verified the same way (``remember_text=True``), and its proof's verdict
+  is also kept under the digest of its text, so the same stamp posted again (a new row, the same
+  text) takes the verdict from there: no cryptography twice.
+
+``verify_stored(text, address)`` without a row and ``verify(credential, address)`` (an object,
+serialized first) are thin wrappers over the same code for tools and tests: the fields are checked
+on every call and the proof's verdict is kept under the text's digest.
 
 Verdicts that a stamp is valid and verdicts that it is not live in separate bounded caches, so a
-flood of bad stamps evicts only other bad stamps' verdicts, never the valid ones the scores need."""
+flood of bad stamps evicts only other bad stamps' verdicts, never the valid ones the scores need.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +30,12 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from app.caches import BoundedCache
+from app.clock import parse_expiration, utcnow
+
 from . import ed25519, eip712
-from .cache import BoundedCache, credential_digest
-from .checks import (VALID, Reason, StampFields, Verdict, check_fields, check_stamp_fields,
-                     expiry_reason, invalid, issuer_reason, parse_expiration, stamp_fields,
-                     subject_reason, utcnow)
+from .checks import (VALID, Reason, StampFields, Verdict, check_fields, expiry_reason, invalid,
+                     issuer_reason, stamp_fields, subject_reason)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +80,22 @@ PROOF_VERIFIERS: dict[str, Callable[[dict], str | None]] = {
 DEPTH_CHECKED = frozenset({ed25519.PROOF_TYPE})
 
 
+# datetime/dataclass objects would otherwise be serialized as if they were strings/dicts, so a
+# credential object that is not plain JSON could share a text with one that is.
+_TEXT_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def credential_text(credential: Any, max_bytes: int) -> str:
+    """The JSON text of a credential object, keys sorted (their order does not matter). Raises
+    ``TypeError`` for values that are not plain JSON (non-string keys, integers beyond 64 bits,
+    nesting deeper than orjson's limit, datetimes, lone surrogates) and ``ValueError`` above
+    ``max_bytes``."""
+    data = orjson.dumps(credential, option=_TEXT_OPTIONS)
+    if len(data) > max_bytes:
+        raise ValueError(f"credential of {len(data)} bytes")
+    return data.decode()
+
+
 def _too_deep(value: Any, limit: int) -> bool:
     stack = [(value, 0)]
     while stack:
@@ -84,8 +110,8 @@ def _too_deep(value: Any, limit: int) -> bool:
 
 
 def check_proof(credential: dict) -> str | None:
-    """Verify the proof only (no issuer trust, subject or expiry, no size limit,
-    no cache): None or a reason. ``CredentialVerifier.verify`` is the entry point."""
+    """Verify the proof only (no issuer trust, subject or expiry, no size limit, no cache): None
+    or a reason. ``CredentialVerifier`` is the entry point."""
     if not isinstance(credential, dict):
         return Reason.MALFORMED
     proof = credential.get("proof")
@@ -101,13 +127,8 @@ def check_proof(credential: dict) -> str | None:
 
 
 class CredentialVerifier:
-    """Decides whether a Passport stamp is valid for an address.
-
-    ``verify`` never raises. Issuer trust, subject and expiry are checked on
-    every call; the proof result (a pure function of the credential) is kept
-    in a bounded per-process cache keyed by a digest of the whole credential, so an
-    unchanged stamp is re-verified without cryptography.
-    """
+    """Decides whether a Passport stamp is valid for an address (see the module's docstring).
+    Never raises; caches per worker, bounded."""
 
     def __init__(
         self,
@@ -155,33 +176,6 @@ class CredentialVerifier:
                 self._put(key, reason, valid=reason is None)
         return reason
 
-    def verify(self, credential: Any, address: str) -> Verdict:
-        try:
-            return self._verify(credential, address)
-        except Exception:  # defensive: a bug here must not fail a whole score
-            log.exception("credential verification failed unexpectedly")
-            return invalid(Reason.MALFORMED)
-
-    def verify_stored(self, text: str, address: str, row: int | None = None,
-                      remember_text: bool = False) -> tuple[Verdict, StampFields | None]:
-        """Verify a stored stamp given as its JSON text (as the database returns it): the verdict,
-        and the credential's ``stamp_fields`` when it is valid. Never raises.
-
-        Without ``row``, the proof result is cached by a digest of the text itself (the text of
-        equal ``jsonb`` values is identical), which is cheaper than ``verify``'s digest of a
-        canonical re-serialization. With ``row`` (a ``row_key``; ``address`` must be the row's own),
-        what ``verify_row`` needs is cached under it instead: the checks that cannot change for that
-        row version, the expiry and, when valid, the nullifiers, as one short JSON string; the proof's
-        verdict is also kept under the text's digest only with ``remember_text`` (a stamp being
-        written, which may be posted again), so the rows scores read fill the cache once, not twice."""
-        try:
-            if row is None:
-                return self._verify_stored(text, address)
-            return self._verify_row_text(text, address, row, remember_text)
-        except Exception:  # defensive: a bug here must not fail a whole score
-            log.exception("credential verification failed unexpectedly")
-            return invalid(Reason.MALFORMED), None
-
     def verify_row(self, row: int, address: str,
                    now: datetime | None = None) -> tuple[Verdict, RowFields | None] | None:
         """The verdict on a stored row version seen before (``verify_stored(..., row=...)``), with
@@ -208,12 +202,46 @@ class CredentialVerifier:
             log.exception("credential row cache entry unreadable")
             return None
 
-    def _verify_row_text(self, text: str, address: str, row: int,
-                         remember_text: bool) -> tuple[Verdict, StampFields | None]:
+    def verify_stored(self, text: str, address: str, row: int | None = None,
+                      remember_text: bool = False) -> tuple[Verdict, StampFields | None]:
+        """Verify a stored stamp given as its JSON text: the verdict, and the credential's
+        ``stamp_fields`` when it is valid. Never raises.
+
+        With ``row`` (a ``row_key``; ``address`` must be the row's own), what ``verify_row`` needs
+        is remembered under it: the checks that cannot change for that row version, the expiry and,
+        when valid, the nullifiers, as one short JSON string. The proof's verdict is remembered
+        under the text's digest without ``row`` or with ``remember_text`` (a stamp being written,
+        which may be posted again), so the rows scores read fill the cache once, not twice."""
+        try:
+            return self._verify_text(text, address, row, remember_text or row is None)
+        except Exception:  # defensive: a bug here must not fail a whole score
+            log.exception("credential verification failed unexpectedly")
+            return invalid(Reason.MALFORMED), None
+
+    def verify(self, credential: Any, address: str) -> Verdict:
+        """``verify_stored`` for a credential object (a tool's or a test's): its fields are checked
+        first, then its JSON text (keys sorted, so their order does not matter) is verified."""
+        try:
+            reason = check_fields(credential, address, self.trusted_issuers, self._now_aware())
+            if reason is not None:
+                return invalid(reason)
+            text = credential_text(credential, self.max_bytes)
+        except (TypeError, ValueError):  # not plain JSON, or too large
+            return invalid(Reason.MALFORMED)
+        except Exception:  # defensive: a bug here must not fail a whole score
+            log.exception("credential verification failed unexpectedly")
+            return invalid(Reason.MALFORMED)
+        return self.verify_stored(text, address)[0]
+
+    def _verify_text(self, text: str, address: str, row: int | None,
+                     remember_text: bool) -> tuple[Verdict, StampFields | None]:
+        """The one verification: decode, field checks in Python's order (issuer trusted, not
+        expired, subject), then the proof, not on huge input and not on an expired stamp."""
         try:
             credential = orjson.loads(text)
         except (orjson.JSONDecodeError, TypeError):
-            self._put(row, _entry([Reason.MALFORMED, None, None, None, None]), valid=False)
+            if row is not None:
+                self._put(row, _entry([Reason.MALFORMED, None, None, None, None]), valid=False)
             return invalid(Reason.MALFORMED), None
         fields, now = stamp_fields(credential), self._now_aware()
         static = issuer_reason(fields, self.trusted_issuers)
@@ -224,29 +252,15 @@ class CredentialVerifier:
             else:
                 later = subject_reason(fields, address)
                 if later is None:
-                    # as in ``verify``: no cryptography on huge input
                     later = (Reason.MALFORMED if len(text) > self.max_bytes
                              else self._proof_reason(text, credential, remember_text))
                 if later is None:
                     nullifiers = list(fields.nullifiers)
                     stored = 0 if fields.stored_nullifiers == fields.nullifiers else list(fields.stored_nullifiers)
-        self._put(row, _entry([static, fields.expiration_raw if static is None else None, later,
-                               nullifiers, stored]), valid=static is None and later is None)
+        if row is not None:
+            self._put(row, _entry([static, fields.expiration_raw if static is None else None, later,
+                                   nullifiers, stored]), valid=static is None and later is None)
         reason = static or expiry_reason(fields, now) or later
-        return (VALID, fields) if reason is None else (invalid(reason), None)
-
-    def _verify_stored(self, text: str, address: str) -> tuple[Verdict, StampFields | None]:
-        try:
-            credential = orjson.loads(text)
-        except (orjson.JSONDecodeError, TypeError):
-            return invalid(Reason.MALFORMED), None
-        fields = stamp_fields(credential)
-        reason = check_stamp_fields(fields, address, self.trusted_issuers, self._now_aware())
-        if reason is not None:
-            return invalid(reason), None
-        if len(text) > self.max_bytes:  # as in ``verify``: no cryptography on huge input
-            return invalid(Reason.MALFORMED), None
-        reason = self._proof_reason(text, credential)
         return (VALID, fields) if reason is None else (invalid(reason), None)
 
     def now_aware(self) -> datetime:
@@ -256,19 +270,3 @@ class CredentialVerifier:
     def _now_aware(self) -> datetime:
         now = self.now()
         return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now
-
-    def _verify(self, credential: Any, address: str) -> Verdict:
-        now = self._now_aware()
-        reason = check_fields(credential, address, self.trusted_issuers, now)
-        if reason is not None:
-            return invalid(reason)
-        try:
-            key = credential_digest(credential, self.max_bytes)
-        except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
-            return invalid(Reason.MALFORMED)
-        reason = self._get(key, _MISSING)
-        if reason is _MISSING:
-            reason = check_proof(credential)
-            self._put(key, reason, valid=reason is None)
-        return VALID if reason is None else invalid(reason)
-

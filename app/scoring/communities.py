@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
+from app.caches import TtlCache
 from app.errors import NotFound, ServiceError
 from app.scoring.weights import WeightError, Weights
 from db.queries import scoring as sql
@@ -69,23 +70,16 @@ class Community:
 class Communities:
     def __init__(self, pool, ttl: float = 10.0, clock: Callable[[], float] = time.monotonic):
         self._pool = pool
-        self._ttl = ttl
-        self._clock = clock
-        self._cache: dict[tuple, tuple[float, Community]] = {}
+        self._cache: TtlCache[Community] = TtlCache(ttl, MAX_ENTRIES, clock)
 
     def get(self, lookup: CommunityLookup, cur=None) -> Community:
         """The community's scorer config; NotFound, or ScoringFailed for an unusable scorer.
         ``cur``: read on the caller's connection (inside its transaction) on a cache miss."""
         key = (lookup.community_id, lookup.account_id, lookup.ref)
-        now = self._clock()
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        community = self._load(lookup, cur)
-        if self._ttl > 0:
-            if len(self._cache) >= MAX_ENTRIES:
-                self._cache.clear()
-            self._cache[key] = (now + self._ttl, community)
+        community = self._cache.get(key)
+        if community is None:
+            community = self._load(lookup, cur)
+            self._cache.put(key, community)
         return community
 
     def _load(self, lookup: CommunityLookup, cur) -> Community:

@@ -33,9 +33,21 @@ def awards(counted_nullifiers: dict[str, tuple[str, ...]]) -> tuple[list[tuple[s
     return human_keys, actions
 
 
-def points_data(earned, multiplier: int | None, eligible: bool, active_config: dict) -> tuple[dict, dict]:
-    """(points_data, possible_points_data) as the ceramic-cache score returns them. The multiplier
-    is reported, not applied; possible_points_data's total is 0, as Django's is.
+@dataclass(frozen=True)
+class Points:
+    """An address's human points as the ceramic-cache score reports them (``points_data`` and
+    ``possible_points_data``): what it earned, and every active action's points."""
+
+    total: int
+    eligible: bool
+    multiplier: int
+    breakdown: dict[str, int]
+    possible: dict[str, int]
+
+
+def points_data(earned, multiplier: int | None, eligible: bool, active_config: dict) -> Points:
+    """The address's points from the points query's rows. The multiplier is reported, not applied;
+    possible_points_data's total is 0, as Django's is.
 
     Python reads the multiplier from its points query (a LEFT JOIN of the multiplier on the
     address's counted points rows): without counted points it reports 1, whatever the address's
@@ -48,8 +60,4 @@ def points_data(earned, multiplier: int | None, eligible: bool, active_config: d
         if chain_id:
             breakdown[f"{action}_{chain_id}"] = points
         breakdown[action] = breakdown.get(action, 0) + points
-    multiplier = (multiplier or 1) if earned else 1
-    return (
-        {"total_points": total, "is_eligible": eligible, "multiplier": multiplier, "breakdown": breakdown},
-        {"total_points": 0, "is_eligible": False, "multiplier": multiplier, "breakdown": dict(active_config)},
-    )
+    return Points(total, eligible, (multiplier or 1) if earned else 1, breakdown, dict(active_config))

@@ -1,37 +1,32 @@
-"""The score of an address: computed from the deduplicated stamps, and rendered as Python does.
-
-Sums are exact ``Decimal`` arithmetic; strings carry 5 decimals rounded half-even (Python's
-``format(Decimal, ".5f")``); timestamps are ``datetime.isoformat()`` (``+00:00``, microseconds when
-non-zero).
-"""
+"""The score of an address, computed from the deduplicated stamps: exact ``Decimal`` sums."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
+from app.formats import django_iso, fmt5, iso
+from app.scoring.human_points import Points
 from app.scoring.dedup import Plan
 from app.scoring.weights import Weights
+from db.queries.scoring import ScoreRecord
 
 ZERO = Decimal(0)
 
 
-def fmt5(value: Decimal) -> str:
-    return format(value, ".5f")
+@dataclass(frozen=True)
+class ScoreView:
+    """What a V2 score body says (``web/responses.py`` renders it): a fresh score, or a stored one."""
 
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat()
-
-
-def django_iso(value: datetime | None) -> str | None:
-    """Django's JSON encoder: milliseconds, ``Z`` for UTC (used in the SCU event snapshot)."""
-    if value is None:
-        return None
-    text = value.astimezone(timezone.utc).isoformat()
-    if value.microsecond:
-        text = text[:23] + text[26:]
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    address: str
+    raw_score: Decimal
+    passing: bool
+    last_score_timestamp: datetime | None
+    expiration: datetime | None
+    threshold: Decimal
+    error: str | None
+    stamps: dict                       # provider -> {"score", "dedup", "expiration_date"}, as stored
+    points: Points | None = None       # shown with a stored score when human points are on
 
 
 @dataclass
@@ -60,32 +55,22 @@ class ScoreResult:
         return {"type": "ThresholdScoreCheck", "success": self.passing,
                 "rawScore": str(self.raw_score), "threshold": str(self.threshold)}
 
-    def to_response(self, points_data: dict | None = None, possible_points_data: dict | None = None) -> dict:
-        """The V2ScoreResponse body."""
-        return {
-            "address": self.address,
-            "score": fmt5(self.raw_score),
-            "passing_score": self.passing,
-            "last_score_timestamp": iso(self.last_score_timestamp),
-            "expiration_timestamp": iso(self.expiration),
-            "threshold": fmt5(self.threshold),
-            "error": None,
-            "stamps": self.stamps,
-            "points_data": points_data,
-            "possible_points_data": possible_points_data,
-            "linked_score": None,
-        }
+    def view(self) -> ScoreView:
+        return ScoreView(self.address, self.raw_score, self.passing, self.last_score_timestamp, self.expiration,
+                         self.threshold, None, self.stamps)
 
-    def event_fields(self) -> dict:
-        """The ``fields`` of the SCU event's Django-serializer snapshot, but for those the SQL takes
-        from the score row it writes: ``passport``, ``evidence``, ``stamp_scores`` and ``stamps``."""
-        return {
-            "score": str(self.binary_score),
-            "last_score_timestamp": django_iso(self.last_score_timestamp),
-            "status": "DONE",
-            "error": None,
-            "expiration_date": django_iso(self.expiration),
-        }
+    def record(self) -> ScoreRecord:
+        """What persisting this score writes. The SCU event's Django-serializer snapshot takes
+        ``passport``, ``evidence``, ``stamp_scores`` and ``stamps`` from the score row the SQL
+        writes; its other fields are formatted here, as Django's JSON encoder writes them."""
+        return ScoreRecord(
+            address=self.address, community_id=self.community_id, score=self.binary_score,
+            last_score_timestamp=self.last_score_timestamp, evidence=self.evidence,
+            stamp_scores=self.stamp_scores, stamps=self.stamps, expiration_date=self.expiration,
+            event_fields={"score": str(self.binary_score),
+                          "last_score_timestamp": django_iso(self.last_score_timestamp),
+                          "status": "DONE", "error": None, "expiration_date": django_iso(self.expiration)},
+            counted_cache_ids=self.counted_cache_ids)
 
 
 def compute_score(plan: Plan, weights: Weights, threshold: Decimal, address: str, community_id: int,

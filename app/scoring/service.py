@@ -21,11 +21,13 @@ import hashlib
 import logging
 from array import array
 from datetime import datetime
-from typing import Callable, TypeVar
+from typing import Callable
 
 from app.addresses import normalize_address
-from app.credentials import CredentialVerifier, utcnow
-from app.credentials.cache import BoundedCache
+from app.clock import utcnow
+from app.conflicts import ScoringContention, retry_on_conflict
+from app.credentials import CredentialVerifier
+from app.caches import BoundedCache
 from app.credentials.checks import dedup_nullifiers
 from app.credentials.verifier import row_key
 from app.errors import InvalidAddress, NotFound, ServiceError
@@ -34,26 +36,17 @@ from app.scoring.dedup import Candidate, Link, plan_lifo
 from app.scoring.result import ScoreResult, compute_score
 from app.scoring.communities import Communities, Community, CommunityLookup, ScoringFailed
 from app.scoring.weights import WeightError
-from db.pool import TransactionConflict
 from db.queries import human_points as human_points_sql
 from db.queries import scoring as sql
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 MAX_LIFO_ATTEMPTS = 5
-MAX_TRANSACTION_ATTEMPTS = 3
 # Stored stamps one score may verify (fetch and check) that this worker has not seen: twice a bulk
 # write, far above what a real address holds. Past it the request ends with a 503 after verifying
 # that many; the verdicts stay cached, so a retry goes on from there and every request's work is
 # bounded whatever an address holds.
 MAX_VERIFICATIONS_PER_REQUEST = 200
-
-
-class ScoringContention(ServiceError):
-    status = 503
-    default_detail = "Too many concurrent updates for this passport, please retry."
-    retry_after = 1
 
 
 class VerificationBudgetExceeded(ServiceError):
@@ -95,10 +88,11 @@ class ScoringService:
             self._verifier.verify_stored(text, address, row=row_key(cache_id, version), remember_text=True)
 
     def checked_address(self, raw_address: str, lookup: CommunityLookup) -> str:
+        """The address, valid; with a bad one, 404 first if the scorer is unknown (Python's v2 order,
+        app/addresses.py)."""
         try:
             return normalize_address(raw_address)
         except InvalidAddress:
-            # Python looks the scorer up first: an unknown scorer is 404 even with a bad address.
             with self._pool.cursor() as cur:
                 if not sql.community_exists(cur, lookup.community_id, account_id=lookup.account_id,
                                             ref=lookup.ref):
@@ -129,7 +123,7 @@ class ScoringService:
             with self._pool.cursor() as cur:
                 if (context.passport_id is not None
                         and self._sync.holds(context.passport_id, context.stamp_rows, candidates, result)
-                        and sql.persist_score(cur, context.passport_id, result, plan.events) is not None):
+                        and sql.persist_score(cur, context.passport_id, result.record(), plan.events) is not None):
                     return result
                 self._persist(cur, result, plan.events, candidates)
             return result
@@ -148,7 +142,7 @@ class ScoringService:
         return result
 
     def _persist(self, cur, result: ScoreResult, events: list[dict], candidates: list[Candidate]) -> None:
-        persisted = sql.persist_score_and_stamps(cur, result, events)
+        persisted = sql.persist_score_and_stamps(cur, result.record(), events)
         self._sync.wrote(persisted.passport_id, persisted.stamp_rows, candidates, result)
 
     @staticmethod
@@ -211,18 +205,6 @@ class ScoringService:
             hashes = {n for c in candidates for n in c.nullifiers}
             links = {h: Link(h, a, e) for h, a, e in sql.load_hash_links(cur, community_id, hashes)}
         raise ScoringContention()
-
-
-def retry_on_conflict(work: Callable[[], T], attempts: int = MAX_TRANSACTION_ATTEMPTS) -> T:
-    """Run a whole transaction again after a deadlock or serialization failure."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return work()
-        except TransactionConflict:
-            if attempt == attempts:
-                raise ScoringContention() from None
-            log.info("transaction retried after a conflict (attempt %d)", attempt)
-    raise AssertionError("unreachable")
 
 
 class StampSync:

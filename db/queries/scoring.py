@@ -297,21 +297,38 @@ def _json(value) -> str:
     return orjson.dumps(value).decode()
 
 
-def _params(result, ldp_events: list[dict]) -> dict:
+@dataclass(frozen=True)
+class ScoreRecord:
+    """The values a score writes, as the core computed them: the registry_score columns, the SCU
+    event snapshot's own fields, the ceramic-cache rows of the counted stamps."""
+
+    address: str
+    community_id: int
+    score: Decimal                 # 1 or 0
+    last_score_timestamp: datetime
+    evidence: dict
+    stamp_scores: dict
+    stamps: dict
+    expiration_date: datetime | None
+    event_fields: dict             # the snapshot's fields but those the SQL takes from the score row
+    counted_cache_ids: list[int]
+
+
+def _params(record: ScoreRecord, ldp_events: list[dict]) -> dict:
     return {
-        "address": result.address, "community_id": result.community_id,
+        "address": record.address, "community_id": record.community_id,
         "ldp": [orjson.dumps(e).decode() for e in ldp_events],
-        "score": result.binary_score, "timestamp": result.last_score_timestamp,
-        "evidence": _json(result.evidence), "stamp_scores": _json(result.stamp_scores),
-        "stamps": _json(result.stamps), "expiration": result.expiration,
-        "fields": _json(result.event_fields()),
+        "score": record.score, "timestamp": record.last_score_timestamp,
+        "evidence": _json(record.evidence), "stamp_scores": _json(record.stamp_scores),
+        "stamps": _json(record.stamps), "expiration": record.expiration_date,
+        "fields": _json(record.event_fields),
     }
 
 
-def persist_score(cur, passport_id: int, result, ldp_events: list[dict]) -> int | None:
+def persist_score(cur, passport_id: int, record: ScoreRecord, ldp_events: list[dict]) -> int | None:
     """Score, LDP and SCU events of an existing passport whose stamps are already in place; the
     score id, or None if the passport is gone."""
-    cur.execute(PERSIST_SCORE, {**_params(result, ldp_events), "passport_id": passport_id})
+    cur.execute(PERSIST_SCORE, {**_params(record, ldp_events), "passport_id": passport_id})
     row = cur.fetchone()
     return None if row is None else row[0]
 
@@ -323,8 +340,8 @@ class Persisted:
     stamp_rows: list[tuple[int, int]]  # (id, version) of the registry_stamp rows now held
 
 
-def persist_score_and_stamps(cur, result, ldp_events: list[dict]) -> Persisted:
+def persist_score_and_stamps(cur, record: ScoreRecord, ldp_events: list[dict]) -> Persisted:
     """Passport, counted stamps, score, LDP and SCU events."""
-    cur.execute(PERSIST_SCORE_AND_STAMPS, {**_params(result, ldp_events), "stamp_ids": result.counted_cache_ids})
+    cur.execute(PERSIST_SCORE_AND_STAMPS, {**_params(record, ldp_events), "stamp_ids": record.counted_cache_ids})
     score_id, passport_id, rows = cur.fetchone()
     return Persisted(score_id, passport_id, [(i, v) for i, v in rows or ()])

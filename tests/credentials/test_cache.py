@@ -13,7 +13,8 @@ import pytest
 
 import app.credentials.verifier as verifier_module
 from app.credentials import Reason, Verdict, ed25519, eip712
-from app.credentials.cache import BoundedCache, credential_digest
+from app.caches import BoundedCache
+from app.credentials.verifier import credential_text
 
 from .helpers import ADDRESS, EXPIRES, NOW, OTHER_ADDRESS, PROOF_TYPES, issue, make_verifier
 
@@ -139,13 +140,13 @@ def test_unexpected_errors_are_not_cached(monkeypatch):
     assert len(verifier.cache) == 0
 
 
-def test_digest_ignores_key_order_and_refuses_non_json():
-    assert credential_digest({"a": 1, "b": [1, 2]}, 100) == credential_digest({"b": [1, 2], "a": 1}, 100)
-    assert credential_digest({"a": 1}, 100) != credential_digest({"a": "1"}, 100)
+def test_a_credential_objects_text_ignores_key_order_and_refuses_non_json():
+    assert credential_text({"a": 1, "b": [1, 2]}, 100) == credential_text({"b": [1, 2], "a": 1}, 100)
+    assert credential_text({"a": 1}, 100) != credential_text({"a": "1"}, 100)
     with pytest.raises(ValueError):
-        credential_digest({"a": "x" * 200}, 100)
+        credential_text({"a": "x" * 200}, 100)
     with pytest.raises(TypeError):
-        credential_digest({1: "x"}, 100)
+        credential_text({1: "x"}, 100)
 
 
 def test_bounded_cache_basics():

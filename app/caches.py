@@ -1,30 +1,22 @@
-"""Bounded cache (oldest evicted first) and the credential digest that keys it.
+"""The per-worker caches: ``BoundedCache`` (the oldest entries go first, for verdicts and row
+versions) and ``TtlCache`` (entries expire after a time-to-live, for rows read from the database
+that may change: scorer configs, API key rows, refused key checks).
 
-The cache is a plain ``dict``: every operation is a handful of C-level dict
-calls and never yields, so it is safe to share between the greenlets of one
-process without a lock. Under real threads the worst a race can do is lose an
-entry (one extra verification, never a wrong answer).
+Both are plain ``dict``s: every operation is a handful of C-level dict calls and never yields, so
+they are safe to share between the greenlets of one process without a lock. Under real threads the
+worst a race can do is lose an entry (one extra read or verification, never a wrong answer).
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
+import time
 from itertools import islice
-from typing import Any, Generic, Hashable, TypeVar
-
-import orjson
+from typing import Any, Callable, Generic, Hashable, TypeVar
 
 V = TypeVar("V")
 
 _MISSING = object()
-
-# datetime/dataclass objects would otherwise be serialized as if they were
-# strings/dicts, so a non-JSON credential could share a digest with a JSON one.
-_DUMPS_OPTIONS = (
-    orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-)
-
 
 class BoundedCache(Generic[V]):
     """A size-bounded mapping that evicts the oldest entries first (FIFO). ``maxsize <= 0``
@@ -114,19 +106,36 @@ class BoundedCache(Generic[V]):
         self._settled = False
 
 
-class CredentialTooLarge(ValueError):
-    pass
+class TtlCache(Generic[V]):
+    """Values kept ``ttl`` seconds (of ``clock``); ``ttl <= 0`` keeps nothing. At most ``maxsize``
+    entries: when full, the expired ones are dropped, and all of them if none had expired."""
 
+    __slots__ = ("ttl", "maxsize", "_clock", "_data")
 
-def credential_digest(credential: Any, max_bytes: int) -> bytes:
-    """Digest of the whole credential (key order does not matter).
+    def __init__(self, ttl: float, maxsize: int = 10_000, clock: Callable[[], float] = time.monotonic):
+        self.ttl = ttl
+        self.maxsize = maxsize
+        self._clock = clock
+        self._data: dict[Hashable, tuple[float, V]] = {}
 
-    Raises ``TypeError``/``orjson.JSONEncodeError`` for values that are not
-    plain JSON (non-string keys, integers beyond 64 bits, nesting deeper than
-    orjson's limit, datetimes, lone surrogates) and ``CredentialTooLarge``
-    above ``max_bytes`` of serialized JSON.
-    """
-    data = orjson.dumps(credential, option=_DUMPS_OPTIONS)
-    if len(data) > max_bytes:
-        raise CredentialTooLarge(len(data))
-    return hashlib.blake2b(data, digest_size=20).digest()
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: Hashable, default: Any = None) -> V | Any:
+        hit = self._data.get(key)
+        if hit is None or hit[0] <= self._clock():
+            return default
+        return hit[1]
+
+    def put(self, key: Hashable, value: V) -> None:
+        if self.ttl <= 0:
+            return
+        now = self._clock()
+        if len(self._data) >= self.maxsize and key not in self._data:
+            self._data = {k: hit for k, hit in self._data.items() if hit[0] > now}
+            if len(self._data) >= self.maxsize:
+                self._data.clear()
+        self._data[key] = (now + self.ttl, value)
+
+    def pop(self, key: Hashable) -> None:
+        self._data.pop(key, None)

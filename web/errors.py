@@ -1,62 +1,26 @@
-"""Every error leaves the service as JSON ``{"detail": ..., "error": ...}`` with Python's status
-codes and messages.
-
-Both keys, because production clients read either: Django's own routes answer ``{"detail": msg}``
-and the AWS Lambda handlers that serve ``/v2`` and ``/ceramic-cache`` in production answer
-``{"error": msg}`` (``api/aws_lambdas/utils.py``). ``error`` is always one line of text: the message
-itself, or for a list of validation problems a summary of them.
-"""
+"""Every error leaves the service as ``web.responses.error``'s body with Python's status codes and
+messages; this module maps exceptions to it, in one place."""
 from __future__ import annotations
 
 import logging
 
 import falcon
-import orjson
 from marshmallow import ValidationError
 
 from app.errors import ServiceError
 from db.pool import DatabaseUnavailable
+from web import responses
+from web.render import json_body, json_text
 
 log = logging.getLogger("app.errors")
 
 RETRY_AFTER_SECONDS = 1
-# A list of problems names at most this many, then how many more there are: a huge bad body must
-# not make a huge answer.
-MAX_PROBLEMS = 10
 # Python (django-ninja, DEBUG off) answers a body that is not JSON with exactly this text.
 UNPARSABLE_BODY = "Cannot parse request body"
 
 
-def error_body(detail) -> dict:
-    """The error body for ``detail`` (a message, or a list of ``{"loc", "msg"}`` problems, of which
-    the first ``MAX_PROBLEMS`` are listed)."""
-    if isinstance(detail, str):
-        return {"detail": detail, "error": detail}
-    if isinstance(detail, list) and len(detail) > MAX_PROBLEMS:
-        more = len(detail) - MAX_PROBLEMS
-        return {"detail": [*detail[:MAX_PROBLEMS], {"loc": ["body"], "msg": f"and {more} more problems"}],
-                "error": summary(detail)}
-    return {"detail": detail, "error": summary(detail)}
-
-
-def summary(problems) -> str:
-    """One line for a list of validation problems: the first one, and how many more there are."""
-    if not isinstance(problems, list) or not problems:
-        return "Invalid request."
-    first = problems[0]
-    if isinstance(first, dict):
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        text = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
-    else:
-        text = str(first)
-    more = len(problems) - 1
-    return f"Invalid request: {text}" + (f" (and {more} more)" if more else "")
-
-
 def set_error(resp: falcon.Response, status, detail) -> None:
-    resp.status = status
-    resp.content_type = falcon.MEDIA_JSON
-    resp.data = orjson.dumps(error_body(detail))
+    json_body(resp, responses.error(detail), status)
 
 
 def _detail_of(exc: falcon.HTTPError):
@@ -70,7 +34,7 @@ def _detail_of(exc: falcon.HTTPError):
 
 def serialize_error(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError) -> None:
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = orjson.dumps(error_body(_detail_of(exc)))
+    resp.data = json_text(responses.error(_detail_of(exc)))
 
 
 def handle_service_error(req, resp, exc: ServiceError, params) -> None:

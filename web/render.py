@@ -1,22 +1,22 @@
-"""Response helpers shared by resources."""
+"""The one JSON writer of every response (bodies from ``web.responses``), and the parameter
+helpers of resources."""
 from __future__ import annotations
 
 import falcon
 import orjson
 
 from app.errors import Unprocessable
-from app.telemetry import annotate
+
+
+def json_text(body) -> bytes:
+    """A body as JSON bytes: orjson, compact, passing through the database's JSON fragments."""
+    return orjson.dumps(body)
 
 
 def json_body(resp: falcon.Response, body, status: str = falcon.HTTP_200) -> None:
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = orjson.dumps(body)
-
-
-def score_body(resp: falcon.Response, result, status: str = falcon.HTTP_200) -> None:
-    annotate(address=result.address, scorer_id=result.community_id, stamp_count=len(result.stamps))
-    json_body(resp, result.to_response(), status)
+    resp.data = json_text(body)
 
 
 def int_param(value: str, name: str, location: str = "path") -> int:

@@ -45,7 +45,7 @@ def logging_dict(level: str = "INFO") -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "app.logs.ContextFilter"}},
+        "filters": {"context": {"()": "web.logs.ContextFilter"}},
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.orjson.OrjsonFormatter",
@@ -65,7 +65,7 @@ def logging_dict(level: str = "INFO") -> dict:
         "root": {"level": level, "handlers": ["stdout"]},
         "loggers": {
             "gunicorn.error": {"level": level, "handlers": ["stdout"], "propagate": False},
-            # The access log is written by the application (app.middleware.AccessLog).
+            # The access log is written by the application (web.middleware.RequestContext).
             "gunicorn.access": {"level": "WARNING", "handlers": ["stdout"], "propagate": False},
         },
     }

@@ -1,4 +1,4 @@
-"""WSGI entry point: ``gunicorn -c gunicorn.conf.py app.wsgi:application``."""
+"""WSGI entry point: ``gunicorn -c gunicorn.conf.py web.wsgi:application``."""
 from __future__ import annotations
 
 import gc
@@ -6,7 +6,7 @@ import logging
 import sys
 
 from app.config import ConfigError, load_config
-from app.logs import configure_logging
+from web.logs import configure_logging
 
 try:
     config = load_config()
@@ -16,7 +16,7 @@ except ConfigError as exc:
 
 configure_logging(config.log_level)
 
-from app.factory import build_services, create_app  # noqa: E402  (after logging is configured)
+from web.factory import build_services, create_app  # noqa: E402  (after logging is configured)
 
 services = build_services(config)
 application = create_app(config, services)

@@ -13,7 +13,7 @@ import falcon
 
 from app.analytics import usage_row
 from app.errors import BadRequest, ServiceError
-from app.logs import request_id_var
+from web.logs import request_id_var
 
 access_log = logging.getLogger("access")
 
@@ -116,4 +116,4 @@ class ApiKeyUsage:
         self._recorder.record(usage_row(
             api_key_id=key_id, path=req.env.get("PATH_INFO") or req.path, status=resp.status_code,
             headers=req.headers, query=query, payload={} if authenticated else None,
-            response=resp.data if resp.data is not None else resp.media))
+            response=resp.data))

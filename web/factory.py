@@ -14,7 +14,7 @@ import falcon
 import falcon.media
 import orjson
 
-from app import http_errors, telemetry
+from web import errors as http_errors, telemetry
 from app.analytics import UsageRecorder
 from app.api_keys import ApiKeyService
 from app.config import Config
@@ -23,7 +23,7 @@ from app.errors import BadRequest, ServiceError
 from app.credentials import CredentialVerifier
 from app.internal_auth import InternalAuth
 from app.jwt_auth import JwtAuth
-from app.middleware import ApiKeyUsage, RequestContext
+from web.middleware import ApiKeyUsage, RequestContext
 from app.scoring.communities import Communities
 from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import ScoringService
@@ -200,9 +200,8 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
             ApiKeyUsage(services.usage),
         ],
     )
-    handler = _json_handler()
-    app.req_options.media_handlers[falcon.MEDIA_JSON] = handler
-    app.resp_options.media_handlers[falcon.MEDIA_JSON] = handler
+    # Request bodies are parsed by this handler; every response is written by web.render.
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = _json_handler()
     app.req_options.strip_url_path_trailing_slash = True
     http_errors.install(app)
 
