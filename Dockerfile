@@ -45,6 +45,7 @@ COPY setup.cfg pyproject.toml* setup.py* README.md* MANIFEST.in* LICENSE* ./
 COPY app/ ./app/
 COPY resources/ ./resources/
 COPY db/ ./db/
+COPY web/ ./web/
 
 # Runtime dependencies only: a plain `pip install .` installs install_requires.
 # Extras ([test], [dev]) are deliberately NOT installed. pip byte-compiles the
