@@ -10,11 +10,13 @@ def utcnow() -> datetime:
 
 
 def parse_expiration(value: Any) -> datetime | None:
-    """``expirationDate`` as an aware datetime, or None if absent/unparseable/naive.
+    """A credential's date (``expirationDate``, ``issuanceDate``) as an aware datetime in UTC, or None
+    if absent, unparseable or naive.
 
-    Python's scorer uses ``datetime.fromisoformat`` (3.11 accepts ``Z``); a
-    value without an offset cannot be compared with an aware "now" there, so
-    it is refused here.
+    Python's scorer uses ``datetime.fromisoformat`` (3.11 accepts ``Z``); a value without an offset
+    cannot be compared with an aware "now" there, so it is refused here. The instant is kept, its
+    offset is not: Python accepts offsets up to 23:59 where PostgreSQL stores only up to 15:59, and
+    an instant before year 1 in UTC is no date at all.
     """
     if not isinstance(value, str) or not 0 < len(value) <= 64:
         return None
@@ -24,4 +26,7 @@ def parse_expiration(value: Any) -> datetime | None:
         return None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         return None
-    return parsed
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        return None

@@ -546,3 +546,26 @@ def test_a_stamp_posted_again_is_not_verified_again(env, world, monkeypatch):
         body = api.post_json("/ceramic-cache/stamps/bulk", stamps, headers=bearer(address), status=201).json
         assert body["score"]["score"] == "3.00000"
     assert len(recoveries) == 2
+
+
+@pytest.mark.parametrize("offset, stored", [("+19:30", "2025-12-31 04:30:00+00"), ("-21:31", "2026-01-01 21:31:00+00")])
+def test_dates_with_offsets_postgres_cannot_store_are_kept_as_their_instant(env, world, offset, stored):
+    """Found by the fuzzer: Python parses offsets up to 23:59, PostgreSQL's timestamptz takes 15:59.
+    The instant is stored (in UTC), not a 500."""
+    _, api, _ = env
+    address = new_address()
+    entry = entries(world, address, "Google")[0]
+    entry["stamp"]["issuanceDate"] = "2026-01-01T00:00:00" + offset
+    api.post_json("/ceramic-cache/stamps/bulk", [entry], headers=bearer(address), status=201)
+    assert world.query("SELECT issuance_date::text FROM ceramic_cache_ceramiccache WHERE address = %s "
+                       "AND deleted_at IS NULL", address) == [(stored,)]
+
+
+def test_a_date_before_year_one_in_utc_is_invalid(env, world):
+    _, api, _ = env
+    address = new_address()
+    entry = entries(world, address, "Google")[0]
+    entry["stamp"]["issuanceDate"] = "0001-01-01T00:00:00+10:00"
+    resp = api.post_json("/ceramic-cache/stamps/bulk", [entry], headers=bearer(address), status=422)
+    assert resp.json["detail"] == [{"loc": ["body", 0, "stamp", "issuanceDate"],
+                                    "msg": "Missing or invalid date (ISO 8601 with a time zone)."}]
