@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
 
-.PHONY: venv run test test-fast bench-credentials bench-inprocess bench soak bench-tools db-stop clean
+.PHONY: venv run test test-fast openapi fuzz bench-credentials bench-inprocess bench soak bench-tools db-stop clean
 
 $(STAMP): setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ test: $(STAMP)
 ## Skip the slow tests (process start-up, concurrency).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m 'not slow'
+
+## Regenerate web/openapi.json from the request and response schemas (a test checks it is current).
+openapi: $(STAMP)
+	$(BIN)/python -m web.openapi --write
+
+## Fuzz the production gunicorn command against web/openapi.json (schemathesis, >= 10,000 requests; .fuzz/).
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py --max-examples 400 --min-requests 10000
 
 bench-credentials: $(STAMP)
 	$(BIN)/python scripts/bench_credentials.py

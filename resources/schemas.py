@@ -11,28 +11,47 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.clock import parse_expiration
 from app.errors import Unprocessable
-from app.stamps import MAX_STAMPS_PER_REQUEST, stamp_problem
+from app.stamps import MAX_STAMP_BYTES, MAX_STAMPS_PER_REQUEST, stamp_problem
 
 TOO_MANY = "You have submitted too many stamps."
 _TEXT = validate.Length(min=1, max=256)
 _BIGINT = validate.Range(min=-2**63, max=2**63 - 1)
 
 
+# What a credential needs before it can be stored (its proof is checked when scoring): these texts
+# (each fits its varchar(256) column) and dates. credential_problems checks them; CREDENTIAL_SHAPE
+# says the same to the OpenAPI document.
+CREDENTIAL_TEXTS = {("credentialSubject", "provider"): "Missing or invalid provider.",
+                    ("proof", "proofValue"): "Missing or invalid proof value."}
+CREDENTIAL_DATES = ("issuanceDate", "expirationDate")
+MAX_TEXT = 256
+
+
 def credential_problems(stamp: dict) -> dict[str, list[str]]:
-    """What a credential needs before it can be stored (its proof is checked when scoring)."""
+    """What is missing from a credential before it can be stored."""
     problems: dict[str, list[str]] = {}
-    subject = stamp.get("credentialSubject")
-    provider = subject.get("provider") if isinstance(subject, dict) else None
-    if not isinstance(provider, str) or not 1 <= len(provider) <= 256:
-        problems["credentialSubject.provider"] = ["Missing or invalid provider."]
-    proof = stamp.get("proof")
-    proof_value = proof.get("proofValue") if isinstance(proof, dict) else None
-    if not isinstance(proof_value, str) or not 1 <= len(proof_value) <= 256:
-        problems["proof.proofValue"] = ["Missing or invalid proof value."]
-    for name in ("issuanceDate", "expirationDate"):
+    for (outer, inner), message in CREDENTIAL_TEXTS.items():
+        container = stamp.get(outer)
+        value = container.get(inner) if isinstance(container, dict) else None
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_TEXT:
+            problems[f"{outer}.{inner}"] = [message]
+    for name in CREDENTIAL_DATES:
         if parse_expiration(stamp.get(name)) is None:
             problems[name] = ["Missing or invalid date (ISO 8601 with a time zone)."]
     return problems
+
+
+def _credential_shape() -> dict:
+    properties: dict = {name: {"type": "string", "format": "date-time"} for name in CREDENTIAL_DATES}
+    for outer, inner in CREDENTIAL_TEXTS:
+        properties[outer] = {"type": "object", "required": [inner],
+                             "properties": {inner: {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}}}
+    return {"type": "object", "required": [*(outer for outer, _ in CREDENTIAL_TEXTS), *CREDENTIAL_DATES],
+            "properties": properties,
+            "description": f"a verifiable credential, at most {MAX_STAMP_BYTES} bytes of JSON"}
+
+
+CREDENTIAL_SHAPE = _credential_shape()
 
 
 def storable(stamp) -> tuple[str | None, dict[str, list[str]]]:
@@ -54,7 +73,9 @@ class StampEntry(Schema):
         unknown = EXCLUDE  # e.g. "address", which is ignored: the token decides the address
 
     provider = fields.String(required=True, validate=_TEXT)
-    stamp = fields.Dict(load_default=None, allow_none=True)
+    stamp = fields.Dict(load_default=None, allow_none=True, metadata={
+        **CREDENTIAL_SHAPE,
+        "description": CREDENTIAL_SHAPE["description"] + "; without one, PATCH and DELETE remove the provider"})
 
 
 STAMP_ENTRY = StampEntry()
@@ -99,8 +120,11 @@ class EmbedStamps(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    scorer_id = fields.Integer(required=True, strict=False, validate=_BIGINT)
-    stamps = fields.Raw(required=True)
+    scorer_id = fields.Integer(required=True, strict=False, validate=_BIGINT,
+                               metadata={"description": "the community (a numeric string is accepted too)"})
+    # Checked as a list of at most 100 before any of its items is (load_embed_stamps).
+    stamps = fields.Raw(required=True, metadata={
+        "type": "array", "maxItems": MAX_STAMPS_PER_REQUEST, "items": CREDENTIAL_SHAPE})
 
 
 EMBED_STAMPS = EmbedStamps()
@@ -129,7 +153,12 @@ def _check_object(body) -> dict:
 
 
 class RevocationCheck(Schema):
-    proof_values = fields.Raw(required=True)
+    class Meta:
+        unknown = EXCLUDE
+
+    # Checked as a list of at most 100 before any of its items is (load_revocation_check).
+    proof_values = fields.Raw(required=True, metadata={
+        "type": "array", "maxItems": MAX_STAMPS_PER_REQUEST, "items": {"type": "string", "maxLength": 256}})
 
 
 REVOCATION_CHECK = RevocationCheck()
@@ -150,6 +179,29 @@ def load_revocation_check(body) -> list[str]:
     return values
 
 
+class BanSubject(Schema):
+    """The fields check-bans reads of a credential's subject: each must be there, each may be null."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    hash = fields.String(required=True, allow_none=True)
+    provider = fields.String(required=True, allow_none=True)
+    id = fields.String(required=True, allow_none=True, metadata={"example": "did:pkh:eip155:1:0x..."})
+
+
+class BanCheck(Schema):
+    """One credential of POST /internal/check-bans (its other fields are not read)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    credentialSubject = fields.Nested(BanSubject, required=True)
+
+
+_BAN_FIELDS = tuple(BanSubject._declared_fields)
+
+
 def load_ban_check(body) -> list[dict]:
     """The credentialSubject of each credential (at most 100); like Python's schema, ``hash``,
     ``provider`` and ``id`` must be present (each may be null), else 422 naming the missing fields."""
@@ -165,14 +217,14 @@ def load_ban_check(body) -> list[dict]:
             problems.append({"loc": ["body", "payload", i, "credentialSubject"], "msg": "Field required",
                              "type": "missing"})
             continue
-        for name in ("hash", "provider", "id"):
+        for name in _BAN_FIELDS:
             if name not in subject:
                 problems.append({"loc": ["body", "payload", i, "credentialSubject", name],
                                  "msg": "Field required", "type": "missing"})
             elif subject[name] is not None and not isinstance(subject[name], str):
                 problems.append({"loc": ["body", "payload", i, "credentialSubject", name],
                                  "msg": "Input should be a valid string", "type": "string_type"})
-        subjects.append({k: subject.get(k) for k in ("hash", "provider", "id")})
+        subjects.append({k: subject.get(k) for k in _BAN_FIELDS})
     if problems:
         raise Unprocessable(problems)
     return subjects

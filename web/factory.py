@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import pathlib
+import re
 from dataclasses import dataclass
 
 import falcon
@@ -33,10 +35,11 @@ from app.bans import BanService
 from app.lookups import Lookups
 from app.rate_limits import RateLimiter
 from resources import ceramic_cache, embed, internal
-from resources.health import Health, Ready
+from resources.health import Health, OpenApi, Ready
 from resources.scores import InternalScore, V2Score
 
 log = logging.getLogger(__name__)
+OPENAPI = pathlib.Path(__file__).resolve().parent / "openapi.json"
 
 
 @dataclass
@@ -175,15 +178,16 @@ def _json_handler() -> falcon.media.JSONHandler:
 
 
 def served_routes(app: falcon.App) -> list[tuple[str, str]]:
-    """(method, URI template) of every route the app serves with a responder of its own (not
-    Falcon's default 405): what the load balancer rules in k8s/ must route here, no more."""
+    """(method, URI template without field converters) of every route the app serves with a
+    responder of its own (not Falcon's default 405): what the load balancer rules in k8s/ must route
+    here, no more, and what the OpenAPI document describes."""
     pairs = []
 
     def walk(nodes):
         for node in nodes:
             if node.resource is not None:
-                pairs.extend((method, node.uri_template)
-                             for method in falcon.routing.map_http_methods(node.resource))
+                template = re.sub(r"\{(\w+):[^}]*\}", r"{\1}", node.uri_template)
+                pairs.extend((method, template) for method in falcon.routing.map_http_methods(node.resource))
             walk(node.children)
 
     walk(app._router._roots)
@@ -207,6 +211,7 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
 
     app.add_route("/health", Health())
     app.add_route("/ready", Ready(services.pool))
+    app.add_route("/openapi.json", OpenApi(OPENAPI.read_bytes()))
 
     internal_score = InternalScore(services.internal_auth, services.scoring)
     demo = config.demo_api_scorer_id

@@ -19,15 +19,17 @@ from app.scoring.result import ScoreView
 
 # --- shapes ----------------------------------------------------------------------------------------
 
-DECIMAL5 = {"description": "a decimal with 5 places, as a string", "example": "25.50000"}
-TIMESTAMP = {"description": "ISO 8601, UTC, +00:00, microseconds when not zero",
+DECIMAL5 = {"description": "a decimal with 5 places, as a string", "pattern": r"^-?[0-9]+\.[0-9]{5}$",
+            "example": "25.50000"}
+TIMESTAMP = {"description": "ISO 8601, UTC, +00:00, microseconds when not zero", "format": "date-time",
              "example": "2026-11-28T08:41:40.123456+00:00"}
 
 
 class StampScoreSchema(Schema):
     score = fields.String(required=True, metadata=DECIMAL5)
     dedup = fields.Boolean(required=True)
-    expiration_date = fields.String(required=True, allow_none=True, metadata=TIMESTAMP)
+    expiration_date = fields.String(required=True, allow_none=True, metadata={
+        "description": "when the stamp expires; a deduplicated stamp's own expirationDate text"})
 
 
 class PointsSchema(Schema):
