@@ -31,27 +31,25 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     VIRTUAL_ENV=/opt/venv
-# Older pip versions, such as the 23.2 that some 3.11 builds bundle through
-# ensurepip, backtrack into ResolutionImpossible on the opentelemetry-
-# instrumentation-* pins of this dependency set. Current pip (26.x) resolves
-# it directly.
-RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install --upgrade "pip>=25.1"
 
 WORKDIR /src
-# Packaging metadata. The globbed names are optional: COPY skips a wildcard
-# that matches nothing, as long as something in the instruction matches.
+# Every runtime dependency, pinned with its hashes (requirements.lock, renewed by `make lock`): the
+# image holds exactly what was tested, and nothing is resolved at build time, so the pip that
+# Python 3.11 bundles (23.x) installs it as well as a current one.
+COPY requirements.lock ./
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip install --require-hashes -r requirements.lock
+
+# Then the project itself, without dependencies. pip byte-compiles the installed modules here, so
+# the read-only runtime never needs to write .pyc. Packaging metadata: the globbed names are
+# optional (COPY skips a wildcard that matches nothing, as long as something matches).
 COPY setup.cfg pyproject.toml* setup.py* README.md* MANIFEST.in* LICENSE* ./
 COPY app/ ./app/
 COPY resources/ ./resources/
 COPY db/ ./db/
 COPY web/ ./web/
-
-# Runtime dependencies only: a plain `pip install .` installs install_requires.
-# Extras ([test], [dev]) are deliberately NOT installed. pip byte-compiles the
-# installed modules here, so the read-only runtime never needs to write .pyc.
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install . \
+    pip install --no-deps . \
  && pip check
 
 # ---------------------------------------------------------------------------

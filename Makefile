@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
 
-.PHONY: venv run test test-fast openapi fuzz bench-credentials bench-inprocess bench soak bench-tools db-stop clean
+.PHONY: venv run test test-fast openapi fuzz lock image image-test bench-credentials bench-inprocess bench soak bench-tools db-stop clean
 
 $(STAMP): setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,21 @@ openapi: $(STAMP)
 ## Fuzz the production gunicorn command against web/openapi.json (schemathesis, >= 10,000 requests; .fuzz/).
 fuzz: $(STAMP)
 	$(BIN)/python scripts/fuzz.py --max-examples 400 --min-requests 10000
+
+## Renew requirements.lock: every runtime dependency of setup.cfg pinned with its hashes, for any
+## Python 3.11 and platform (uv's universal resolution), from PyPI alone.
+lock: $(STAMP)
+	env -u PIP_FIND_LINKS UV_NO_CONFIG=1 $(BIN)/uv pip compile setup.cfg --universal --python-version 3.11 \
+	    --generate-hashes --index-url https://pypi.org/simple --custom-compile-command "make lock" \
+	    --quiet --output-file requirements.lock
+
+## Build the container image with podman (a local stand-in for python:3.11-slim when the real one is absent).
+image:
+	bash scripts/image.sh build
+
+## Run the built image's own command as its own user, root filesystem read-only, against a real PostgreSQL.
+image-test: image $(STAMP)
+	$(BIN)/python scripts/image_test.py
 
 bench-credentials: $(STAMP)
 	$(BIN)/python scripts/bench_credentials.py

@@ -768,6 +768,9 @@ def test_dockerfile_installs_runtime_dependencies_only():
     for r in runs:
         assert not re.search(r"\.\[|\[(test|dev)\]|\b(pytest|webtest|pgserver|locust|ruff)\b", r), f"test/dev install: {r}"
     assert any(re.search(r"\bpip install\b[^&|;]*\s\.(\s|$)", r) for r in runs), "no `pip install .` in the build"
+    # every dependency from the hashed lock, then the project alone
+    assert any(re.search(r"\bpip install --require-hashes -r requirements\.lock\b", r) for r in runs), runs
+    assert any(re.search(r"\bpip install --no-deps \.(\s|$)", r) for r in runs), runs
     # the final stage neither compiles nor installs anything
     for op, rest in stages[-1]:
         if op == "RUN":
