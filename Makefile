@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum setup.cfg | cut -d' ' -f1)
 
-.PHONY: venv run test test-fast openapi fuzz lock image image-test bench-credentials bench-inprocess bench soak bench-tools db-stop clean
+.PHONY: venv run lint test test-fast openapi fuzz lock image image-test bench-credentials bench-inprocess bench soak bench-tools db-stop clean
 
 $(STAMP): setup.cfg
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ venv: $(STAMP)
 ## Serve on http://127.0.0.1:$${PORT:-8000}: an embedded PostgreSQL with demo data when DATABASE_URL is unset.
 run: $(STAMP)
 	$(BIN)/python scripts/dev_server.py
+
+## ruff (pyproject.toml): pycodestyle, pyflakes, import order, bugbear, complexity. CI runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 ## Every test, on TEST_DATABASE_URL's server or an embedded PostgreSQL.
 test: $(STAMP)

@@ -62,4 +62,4 @@ class BanService:
         spellings = [proof_value_spellings(value) for value in proof_values]
         with self._pool.cursor() as cur:
             revoked = sql.revoked_proof_values(cur, sorted(set().union(*spellings)))
-        return [(value, not forms.isdisjoint(revoked)) for value, forms in zip(proof_values, spellings)]
+        return [(value, not forms.isdisjoint(revoked)) for value, forms in zip(proof_values, spellings, strict=True)]

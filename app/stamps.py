@@ -13,12 +13,11 @@ from decimal import Decimal
 
 import orjson
 
-from app.clock import utcnow
-from app.clock import parse_expiration
+from app.clock import parse_expiration, utcnow
+from app.conflicts import retry_on_conflict
 from app.credentials.eip712 import canonical_proof_value
 from app.errors import NotFound, ServiceError
 from app.scoring import human_points
-from app.conflicts import retry_on_conflict
 from app.scoring.result import ScoreView
 from app.scoring.service import CommunityLookup, ScoringService
 from app.scoring.weights import WeightError, Weights

@@ -45,7 +45,8 @@ def summary(name: str, runs: list[dict]) -> str:
 
     return (f"{name}: median {median(lambda r: r['rps']):.1f} req/s, p50 {median(lambda r: r['p50']):.1f} ms, "
             f"p99 {median(lambda r: r['p99']):.1f} ms, CPU ms/request workers "
-            f"{median(lambda r: r['cpu_ms']['workers']):.2f} / PostgreSQL {median(lambda r: r['cpu_ms']['postgres']):.2f}"
+            f"{median(lambda r: r['cpu_ms']['workers']):.2f} / "
+            f"PostgreSQL {median(lambda r: r['cpu_ms']['postgres']):.2f}"
             f"; errors {sum(r['errors'] for r in runs)}")
 
 

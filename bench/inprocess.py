@@ -67,7 +67,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as folder:
             manifest_path = pathlib.Path(folder) / "manifest.json"
             subprocess.run([sys.executable, str(ROOT / "bench" / "seed.py"), "--dsn", dsn, "--addresses",
-                            str(args.addresses), "--post-addresses", "200" if args.endpoint == "post" else "1", "--out", str(manifest_path)],
+                            str(args.addresses), "--post-addresses", "200" if args.endpoint == "post" else "1",
+                            "--out", str(manifest_path)],
                            check=True, stdout=subprocess.DEVNULL)
             manifest = orjson.loads(manifest_path.read_bytes())
         measure(dsn, manifest, args)

@@ -1,9 +1,10 @@
 """The ceiling: pgbench replaying the exact SQL that v2 score requests execute.
 
 Scores ``--samples`` random seeded addresses in-process through the real services (each once
-before it is recorded, as after the load runs' warm-up) with a connection that records every statement as sent (parameters interpolated, BEGIN and COMMIT where
-psycopg2 sends them), writes one pgbench script per request, and runs pgbench with all of them at a
-given concurrency. The result is what PostgreSQL alone can do for this workload on this machine.
+before it is recorded, as after the load runs' warm-up) with a connection that records every
+statement as sent (parameters interpolated, BEGIN and COMMIT where psycopg2 sends them), writes
+one pgbench script per request, and runs pgbench with all of them at a given concurrency. The
+result is what PostgreSQL alone can do for this workload on this machine.
 
 The service also writes an API analytics row per request, in batches (app/analytics.py). So the
 replay also records one batch INSERT of ``--analytics-batch`` rows (default 100: a worker at ~450
@@ -32,9 +33,9 @@ import psycopg2.extensions  # noqa: E402
 
 from app import analytics  # noqa: E402
 from app.config import load_config  # noqa: E402
-from web.factory import build_services  # noqa: E402
 from app.scoring.service import CommunityLookup  # noqa: E402
 from bench.seed import address  # noqa: E402
+from web.factory import build_services  # noqa: E402
 from web.responses import v2_score  # noqa: E402
 
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from psycopg2.extras import Json
 
-
 # registry_humanpointsconfig as migration registry.0050 seeds it in production.
 HUMAN_POINTS_CONFIG = {"SCB": 500, "HKY": 100, "ISB": 100, "ISS": 200, "ISG": 500, "CSB": 100,
                        "CSE": 200, "CST": 500, "PMT": 300, "HIM": 1000}

@@ -6,10 +6,10 @@ import falcon
 from app.addresses import normalize_address
 from app.errors import NotFound, Unauthorized
 from app.stamps import SOURCE_PASSPORT, MisconfiguredScorer
-from web.telemetry import annotate
+from resources.schemas import load_stamp_entries
 from web import responses
 from web.render import int_param, json_body, required_param
-from resources.schemas import load_stamp_entries
+from web.telemetry import annotate
 
 
 class _CeramicResource:

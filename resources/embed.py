@@ -13,11 +13,11 @@ from app.errors import BadRequest, NotFound
 from app.scoring.communities import demo_scorer
 from app.scoring.service import CommunityLookup
 from app.stamps import SOURCE_EMBED, MisconfiguredScorer
-from web.telemetry import annotate
 from resources.auth import require_api_key, require_internal
+from resources.schemas import load_embed_stamps
 from web import responses
 from web.render import int_param, json_body, required_param
-from resources.schemas import load_embed_stamps
+from web.telemetry import annotate
 
 
 class ValidateApiKey:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import falcon
 
-from web.telemetry import annotate
 from resources.auth import require_internal
+from resources.schemas import load_ban_check, load_revocation_check
 from web import responses
 from web.render import json_body, required_param
-from resources.schemas import load_ban_check, load_revocation_check
+from web.telemetry import annotate
 
 
 class _Internal:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import falcon
 
 from app.scoring.service import CommunityLookup
-from web.telemetry import annotate
 from resources.auth import require_api_key, require_internal
 from web import responses
 from web.render import int_param, json_body
+from web.telemetry import annotate
 
 
 class V2Score:

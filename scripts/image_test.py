@@ -173,7 +173,8 @@ def main() -> int:
                 for name, path, headers in [
                     ("/health", "/health", {}),
                     ("v2 score (API key)", f"/v2/stamps/{c}/score/{DEMO_ADDRESS}", {"X-API-KEY": demo["api_key"]}),
-                    ("internal score (internal key)", f"/internal/score/v2/{c}/{DEMO_ADDRESS}", {"Authorization": internal}),
+                    ("internal score (internal key)", f"/internal/score/v2/{c}/{DEMO_ADDRESS}",
+                     {"Authorization": internal}),
                     ("ceramic-cache score (JWT)", f"/ceramic-cache/score/{DEMO_ADDRESS}", token),
                     ("embed score", f"/internal/embed/score/{c}/{DEMO_ADDRESS}", {}),
                     ("OpenAPI document", "/openapi.json", {}),
@@ -181,9 +182,10 @@ def main() -> int:
                     resp = requests.get(base + path, headers=headers, timeout=10)
                     check(resp.status_code == 200 and resp.headers["Content-Type"].startswith("application/json"),
                           f"{name}: {resp.status_code}")
-                score = requests.get(f"{base}/v2/stamps/{c}/score/{DEMO_ADDRESS}", headers={"X-API-KEY": demo["api_key"]},
-                                     timeout=10).json()
-                check(score.get("passing_score") is True, f"the demo address passes with real stamps ({score.get('score')})")
+                score = requests.get(f"{base}/v2/stamps/{c}/score/{DEMO_ADDRESS}",
+                                     headers={"X-API-KEY": demo["api_key"]}, timeout=10).json()
+                check(score.get("passing_score") is True,
+                      f"the demo address passes with real stamps ({score.get('score')})")
             stopping = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             try:

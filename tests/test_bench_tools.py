@@ -57,8 +57,9 @@ def test_seed_generates_verifiable_deduplicating_data(tmp_path):
         conn.close()
         pool = Pool(dsn, size=2)
         service = ScoringService(pool, CredentialVerifier([manifest["issuer"]]), HumanPointsSettings())
-        first = v2_score(service.score("0x" + format(3, "040x"), CommunityLookup(manifest["partner_community"])).view())
-        second = v2_score(service.score("0x" + format(4, "040x"), CommunityLookup(manifest["partner_community"])).view())
+        partner = CommunityLookup(manifest["partner_community"])
+        first = v2_score(service.score("0x" + format(3, "040x"), partner).view())
+        second = v2_score(service.score("0x" + format(4, "040x"), partner).view())
         pool.close()
         assert len(first["stamps"]) == 3 and first["passing_score"] is True
         assert second["stamps"]["P0"]["dedup"] is True  # address 4 reuses address 3's P0 nullifier
@@ -125,8 +126,8 @@ def test_vacuumer_stands_in_for_autovacuum_only_when_the_server_runs_without_it(
         conn = psycopg2.connect(dsn)
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("CREATE TABLE t (id int PRIMARY KEY, n int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g;"
-                        "UPDATE t SET n = 1")
+            cur.execute("CREATE TABLE t (id int PRIMARY KEY, n int); "
+                        "INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g; UPDATE t SET n = 1")
             cur.execute("SHOW autovacuum")
             off = cur.fetchone()[0] == "off"
         vacuumer = Vacuumer(dsn, interval=0.05)

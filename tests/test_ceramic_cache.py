@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import BASE_ENV
+from tests.errors import error
 from tests.servers import gunicorn
 from tests.world import in_days, new_address
-from tests.errors import error
 
 SECRET = BASE_ENV["JWT_SECRET"]
 

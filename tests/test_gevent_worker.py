@@ -5,8 +5,8 @@ import time
 import pytest
 import requests
 
-from tests.servers import gunicorn
 from tests.errors import error
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.slow
 

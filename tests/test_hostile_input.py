@@ -88,7 +88,8 @@ def bulk_bodies() -> dict[str, bytes]:
         "provider of the wrong type": orjson.dumps([{"provider": 1, "stamp": stamp()}]),
         "provider too long": orjson.dumps([{"provider": "p" * 300, "stamp": stamp()}]),
         "stamp of the wrong type": orjson.dumps([{"provider": "Google", "stamp": "text"}]),
-        "subject of the wrong type": orjson.dumps([{"provider": "Google", "stamp": {**stamp(), "credentialSubject": 1}}]),
+        "subject of the wrong type": orjson.dumps(
+            [{"provider": "Google", "stamp": {**stamp(), "credentialSubject": 1}}]),
         "proof value of the wrong type": orjson.dumps(
             [{"provider": "Google", "stamp": {**stamp(), "proof": {"proofValue": 1}}}]),
         "101 stamps": orjson.dumps([{"provider": f"P{i}", "stamp": stamp()} for i in range(101)]),

@@ -8,8 +8,8 @@ import pytest
 import webtest
 
 from db.pool import DatabaseUnavailable, Pool, PoolTimeout, TransactionConflict
-from tests.tcpproxy import TcpProxy
 from tests.errors import error
+from tests.tcpproxy import TcpProxy
 
 
 @pytest.fixture

@@ -119,7 +119,8 @@ def requests_of(scene) -> list[tuple[str, str, str, dict, object]]:
         ("check bans", "POST", "/internal/check-bans", INTERNAL,
          [{"credentialSubject": {"hash": "v0:recorded", "provider": "Google", "id": f"did:pkh:eip155:1:{OTHER}"}}]),
         ("check bans, mixed addresses", "POST", "/internal/check-bans", INTERNAL,
-         [{"credentialSubject": {"hash": "h", "provider": "p", "id": f"did:pkh:eip155:1:{a}"}} for a in (ADDRESS, OTHER)]),
+         [{"credentialSubject": {"hash": "h", "provider": "p", "id": f"did:pkh:eip155:1:{a}"}}
+          for a in (ADDRESS, OTHER)]),
         ("check revocations", "POST", "/internal/check-revocations", INTERNAL, {"proof_values": ["0xrecorded"]}),
         ("check revocations, not an object", "POST", "/internal/check-revocations", INTERNAL, ["x"]),
         ("allow list", "GET", f"/internal/allow-list/RecordedList/{ADDRESS}", INTERNAL, None),
@@ -127,7 +128,8 @@ def requests_of(scene) -> list[tuple[str, str, str, dict, object]]:
         ("GTC stakes", "GET", f"/internal/stake/gtc/{ADDRESS}", INTERNAL, None),
         ("GTC stakes, bad address", "GET", "/internal/stake/gtc/0xnothex", INTERNAL, None),
         ("legacy stakes", "GET", f"/internal/stake/legacy-gtc/{ADDRESS}/3", INTERNAL, None),
-        ("contributor statistics", "GET", f"/internal/cgrants/contributor_statistics?address={ADDRESS}", INTERNAL, None),
+        ("contributor statistics", "GET", f"/internal/cgrants/contributor_statistics?address={ADDRESS}",
+         INTERNAL, None),
         ("contributor statistics, no address", "GET", "/internal/cgrants/contributor_statistics", INTERNAL, None),
     ]
 
@@ -176,7 +178,8 @@ def shape_of(name: str, status: int):
         "embed score": (r.StampsWithScoreSchema, False), "embed config": (r.EmbedConfigSchema, False),
         "check bans": (r.BanResultSchema, True), "check revocations": (r.RevocationResultSchema, True),
         "allow list": (r.AllowListSchema, False), "GTC stakes": (r.StakesSchema, False),
-        "legacy stakes": (r.LegacyStakesSchema, False), "contributor statistics": (r.ContributorStatisticsSchema, False),
+        "legacy stakes": (r.LegacyStakesSchema, False),
+        "contributor statistics": (r.ContributorStatisticsSchema, False),
     }[name]
 
 

@@ -6,8 +6,8 @@ import webtest
 
 from app import api_keys
 from tests.conftest import BASE_ENV
-from tests.world import in_days, new_address
 from tests.errors import error
+from tests.world import in_days, new_address
 
 INTERNAL = {"Authorization": BASE_ENV["INTERNAL_API_KEY"]}
 

@@ -16,27 +16,28 @@ import falcon
 import falcon.media
 import orjson
 
-from web import errors as http_errors, telemetry
 from app.analytics import UsageRecorder
 from app.api_keys import ApiKeyService
+from app.bans import BanService
 from app.config import Config
+from app.credentials import CredentialVerifier
 from app.embed import EmbedConfig
 from app.errors import BadRequest, ServiceError
-from app.credentials import CredentialVerifier
 from app.internal_auth import InternalAuth
 from app.jwt_auth import JwtAuth
-from web.middleware import ApiKeyUsage, RequestContext
+from app.lookups import Lookups
+from app.rate_limits import RateLimiter
 from app.scoring.communities import Communities
 from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import ScoringService
 from app.stamps import StampService
 from db.pool import Pool
-from app.bans import BanService
-from app.lookups import Lookups
-from app.rate_limits import RateLimiter
 from resources import ceramic_cache, embed, internal
 from resources.health import Health, OpenApi, Ready
 from resources.scores import InternalScore, V2Score
+from web import errors as http_errors
+from web import telemetry
+from web.middleware import ApiKeyUsage, RequestContext
 
 log = logging.getLogger(__name__)
 OPENAPI = pathlib.Path(__file__).resolve().parent / "openapi.json"

@@ -113,7 +113,8 @@ OPERATIONS = [
               [Param("list_name", "path", fields.String()),
                Param("address", "path", fields.String(), description="compared lowercased, not validated")]),
     Operation("GET", "/internal/customization/credential/{provider_id}", "A custom credential's ruleset",
-              "internal", (200, out.RulesetSchema), (401, 404), INTERNAL, [Param("provider_id", "path", fields.String())]),
+              "internal", (200, out.RulesetSchema), (401, 404), INTERNAL,
+              [Param("provider_id", "path", fields.String())]),
     Operation("GET", "/internal/stake/gtc/{address}", "An address's GTC stakes", "internal",
               (200, out.StakesSchema), (401,), INTERNAL, [ADDRESS]),
     Operation("GET", "/internal/stake/legacy-gtc/{address}/{round_id}", "Legacy staking events of a round",
@@ -200,7 +201,8 @@ def build() -> dict:
         if op.params:
             operation["parameters"] = [
                 {"name": p.name, "in": p.location, "required": p.required if p.location == "query" else True,
-                 "schema": converter.field2property(p.field), **({"description": p.description} if p.description else {})}
+                 "schema": converter.field2property(p.field),
+                 **({"description": p.description} if p.description else {})}
                 for p in op.params]
         if op.body:
             operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body_schema(op.body)}}}

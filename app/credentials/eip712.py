@@ -21,10 +21,11 @@ import re
 from typing import Any
 
 import orjson
-from coincurve import PublicKey
 import sha3  # safe-pysha3: Keccak-256 in C (eth-hash's own backend on Python >= 3.9)
+from coincurve import PublicKey
 
 from app.caches import BoundedCache
+
 from .checks import Reason
 
 PROOF_TYPE = "EthereumEip712Signature2021"
@@ -89,23 +90,7 @@ class CompiledTypes:
                 raise TypedDataError("bad type name")
             if _atomic(name) is not None:
                 raise TypedDataError("type name shadows an atomic type")
-            if not isinstance(members, list) or len(members) > MAX_MEMBERS:
-                raise TypedDataError("bad member list")
-            parsed, seen = [], set()
-            for member in members:
-                if not isinstance(member, dict) or member.keys() != {"name", "type"}:
-                    raise TypedDataError("bad member")
-                mname, mtype = member["name"], member["type"]
-                if not isinstance(mname, str) or not _MEMBER_NAME.fullmatch(mname) or mname in seen:
-                    raise TypedDataError("bad member name")
-                if not isinstance(mtype, str):
-                    raise TypedDataError("bad member type")
-                match = _TYPE.fullmatch(mtype)
-                if not match:
-                    raise TypedDataError("bad member type")
-                seen.add(mname)
-                parsed.append((mname, mtype, match.group(1)))
-            raw[name] = parsed
+            raw[name] = self._parse_members(members)
         for parsed in raw.values():
             for _, _, base in parsed:
                 if base not in raw and _atomic(base) is None:
@@ -118,6 +103,25 @@ class CompiledTypes:
             name: keccak256(self._encode_type(name, raw).encode()) for name in raw
         }
         self.domain_hashes: dict[bytes, bytes] = {}
+
+    @staticmethod
+    def _parse_members(members: Any) -> list[tuple[str, str, str]]:
+        """A type's member list as (name, type, base type), validated."""
+        if not isinstance(members, list) or len(members) > MAX_MEMBERS:
+            raise TypedDataError("bad member list")
+        parsed, seen = [], set()
+        for member in members:
+            if not isinstance(member, dict) or member.keys() != {"name", "type"}:
+                raise TypedDataError("bad member")
+            mname, mtype = member["name"], member["type"]
+            if not isinstance(mname, str) or not _MEMBER_NAME.fullmatch(mname) or mname in seen:
+                raise TypedDataError("bad member name")
+            match = _TYPE.fullmatch(mtype) if isinstance(mtype, str) else None
+            if not match:
+                raise TypedDataError("bad member type")
+            seen.add(mname)
+            parsed.append((mname, mtype, match.group(1)))
+        return parsed
 
     def domain_hash(self, domain: Any) -> bytes:
         key = orjson.dumps(domain, option=orjson.OPT_SORT_KEYS)

@@ -111,6 +111,25 @@ _ALLOWED_INLINE = frozenset(
 )
 
 
+def _check_context(value: Any) -> int:
+    """Raise unless every entry of an ``@context`` is a known document or the allowed inline
+    context; the number of inline entries."""
+    inline = 0
+    for entry in value if isinstance(value, list) else [value]:
+        if isinstance(entry, str):
+            if entry not in _DOCUMENTS:
+                raise UnknownContext(entry)
+            continue
+        try:
+            allowed = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS) in _ALLOWED_INLINE
+        except TypeError:
+            allowed = False
+        if not allowed:
+            raise UnknownContext("inline context")
+        inline += 1
+    return inline
+
+
 def check_contexts_and_keys(document: Any) -> None:
     """Raise unless every context is allowed, every key is a plain term, and
     the document is small enough to canonicalize cheaply."""
@@ -129,18 +148,9 @@ def check_contexts_and_keys(document: Any) -> None:
             continue
         for key, value in item.items():
             if key == "@context":
-                for entry in value if isinstance(value, list) else [value]:
-                    if isinstance(entry, str):
-                        if entry not in _DOCUMENTS:
-                            raise UnknownContext(entry)
-                        continue
-                    try:
-                        allowed = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS) in _ALLOWED_INLINE
-                    except TypeError:
-                        allowed = False
-                    inline += 1
-                    if not allowed or inline > 1:
-                        raise UnknownContext("inline context")
+                inline += _check_context(value)
+                if inline > 1:
+                    raise UnknownContext("inline context")
             elif not isinstance(key, str) or key.startswith("@") or ":" in key:
                 raise DisallowedKey(str(key)[:100])
             else:

@@ -6,8 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from app.formats import django_iso, fmt5, iso
-from app.scoring.human_points import Points
 from app.scoring.dedup import Plan
+from app.scoring.human_points import Points
 from app.scoring.weights import Weights
 from db.queries.scoring import ScoreRecord
 

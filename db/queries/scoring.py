@@ -155,7 +155,7 @@ def load_score_context(cur, address: str, community_id: int, hashes: Iterable[st
     """The passport (if any), its registry_stamp row versions, and the hash links of ``hashes``."""
     cur.execute(SCORE_CONTEXT, {"address": address, "community_id": community_id, "hashes": list(hashes)})
     passport_id, rows, links = cur.fetchone()
-    return ScoreContext(passport_id, [(i, v) for i, v in rows or ()], [tuple(l) for l in links or ()])
+    return ScoreContext(passport_id, [(i, v) for i, v in rows or ()], [tuple(link) for link in links or ()])
 
 
 def complete_context(cur, read: ScoreRead, community_id: int, hashes: set[str]) -> ScoreContext:
@@ -212,8 +212,8 @@ def write_hash_links(cur, address: str, community_id: int, inserts, updates: dic
     upd = sorted(updates.items())
     cur.execute(_WRITE_LINKS, {
         "community_id": community_id, "address": address, "now": now,
-        "ins_hash": [l.hash for l in ordered], "ins_address": [l.address for l in ordered],
-        "ins_expires": [l.expires_at for l in ordered],
+        "ins_hash": [link.hash for link in ordered], "ins_address": [link.address for link in ordered],
+        "ins_expires": [link.expires_at for link in ordered],
         "upd_hash": [h for h, _ in upd], "upd_expires": [e for _, e in upd],
     })
     return cur.fetchone()[0] == len(ordered) + len(upd)

@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 import app.credentials.verifier as verifier_module
-from app.credentials import Reason, Verdict, ed25519, eip712
 from app.caches import BoundedCache
+from app.credentials import Reason, Verdict, ed25519, eip712
 from app.credentials.verifier import credential_text
 
 from .helpers import ADDRESS, EXPIRES, NOW, OTHER_ADDRESS, PROOF_TYPES, issue, make_verifier

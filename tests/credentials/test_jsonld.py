@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from app.credentials import Reason, check_proof, nullifiers_of
-from app.credentials import jsonld
+from app.credentials import Reason, check_proof, jsonld, nullifiers_of
 
 from .helpers import ADDRESS, issue, load_vectors, make_verifier
 

@@ -14,8 +14,7 @@ import orjson
 import pytest
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 
-from app.credentials import CredentialVerifier, Reason, check_proof, nullifiers_of
-from app.credentials import eip712
+from app.credentials import CredentialVerifier, Reason, check_proof, eip712, nullifiers_of
 
 from .helpers import load_vectors
 
