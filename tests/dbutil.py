@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pathlib
 import uuid
+
 import psycopg2
 from psycopg2 import sql
 
@@ -31,6 +32,34 @@ def server_dsn() -> str:
         (ROOT / ".dev").mkdir(exist_ok=True)
         _embedded = pgserver.get_server(ROOT / ".dev" / "pgtest", cleanup_mode=None)
     return _embedded.get_uri()
+
+
+def stop_postgres(data_dir: pathlib.Path, timeout: float = 20) -> None:
+    """Stop the PostgreSQL server of ``data_dir`` (a fast shutdown), if one runs there."""
+    import signal
+    import time
+
+    pid_file = pathlib.Path(data_dir) / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+        os.kill(pid, signal.SIGINT)
+    except (OSError, ValueError, IndexError):
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.1)
+
+
+def stop_embedded() -> None:
+    """Stop the embedded server this session started, if any (at the session's end)."""
+    global _embedded
+    if _embedded is not None:
+        stop_postgres(ROOT / ".dev" / "pgtest")
+        _embedded = None
 
 
 def _admin(dsn: str):

