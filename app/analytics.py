@@ -2,8 +2,8 @@
 
 ``record`` only queues the row; a background worker (a greenlet under gevent) writes batches with
 one INSERT, at most every ``max_delay`` seconds (so a busy worker writes one batch of many rows,
-not one small transaction per request). A full queue or a failing database drops rows with a warning: analytics never slow or
-fail a request.
+not one small transaction per request). A full queue or a failing database drops rows with a warning:
+analytics never slow or fail a request. Rows queued, written and dropped are counted (app/metrics.py).
 """
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from datetime import datetime, timezone
 
 import orjson
 
+from app.metrics import ANALYTICS_ROWS
 from db.queries import analytics as sql
 
 log = logging.getLogger(__name__)
+_QUEUED, _WRITTEN, _DROPPED = (ANALYTICS_ROWS.labels(o) for o in ("queued", "written", "dropped"))
 
 # Python's Lambda keeps the key's prefix (``<prefix>.***``); the other credentials a caller may send
 # are masked whole, as Python's Django middleware masks them.
@@ -100,8 +102,10 @@ class UsageRecorder:
             self._start()
         try:
             self._queue.put_nowait(row)
+            _QUEUED.inc()
         except queue.Full:
             self.dropped += 1
+            _DROPPED.inc()
             log.warning("API analytics queue full: row dropped")
 
     def _start(self) -> None:
@@ -122,8 +126,10 @@ class UsageRecorder:
                     break
             try:
                 write_batch(self._pool, rows)
+                _WRITTEN.inc(len(rows))
             except Exception as exc:
                 self.dropped += len(rows)
+                _DROPPED.inc(len(rows))
                 log.warning("API analytics rows dropped: %s", exc)
             finally:
                 for _ in rows:

@@ -5,12 +5,14 @@ import logging
 from typing import Callable, TypeVar
 
 from app.errors import ServiceError
+from app.metrics import CONTENTION_FAILURES, TRANSACTION_RETRIES
 from db.pool import TransactionConflict
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_TRANSACTION_ATTEMPTS = 3
+_RETRIED = TRANSACTION_RETRIES.labels("conflict")
 
 
 class ScoringContention(ServiceError):
@@ -26,6 +28,8 @@ def retry_on_conflict(work: Callable[[], T], attempts: int = MAX_TRANSACTION_ATT
             return work()
         except TransactionConflict:
             if attempt == attempts:
+                CONTENTION_FAILURES.inc()
                 raise ScoringContention() from None
+            _RETRIED.inc()
             log.info("transaction retried after a conflict (attempt %d)", attempt)
     raise AssertionError("unreachable")

@@ -33,8 +33,10 @@ import zlib
 from typing import Callable
 
 from app.errors import ServiceError
+from app.metrics import RATE_LIMIT_DECISIONS, REDIS_FAILURES
 
 log = logging.getLogger(__name__)
+_ALLOWED, _LIMITED, _SKIPPED = (RATE_LIMIT_DECISIONS.labels(d) for d in ("allowed", "limited", "skipped"))
 
 GROUP = "registry"
 EXPIRATION_FUDGE = 5  # django-ratelimit keeps a count this much longer than its window
@@ -96,6 +98,7 @@ class RateLimiter:
             self._warn(f"API key {prefix}: unreadable rate limit {rate!r}, not limited")
             return
         if self._monotonic() < self._skip_until:
+            _SKIPPED.inc()
             return
         count, period = parsed
         now = int(self._clock())
@@ -107,12 +110,16 @@ class RateLimiter:
             pipe.incr(key)
             _, used = pipe.execute()
         except Exception as exc:  # unreachable, slow, or a value of another type: serve the request
+            REDIS_FAILURES.inc()
+            _SKIPPED.inc()
             self.failures += 1
             self._skip_until = self._monotonic() + self._backoff
             self._warn(f"rate limit check skipped for {self._backoff:g} s: {type(exc).__name__}: {exc}")
             return
         if used > count:
+            _LIMITED.inc()
             raise RateLimited(self._message, retry_after=max(1, window - now))
+        _ALLOWED.inc()
 
     def close(self) -> None:
         if self._redis is not None:

@@ -11,6 +11,8 @@
 * ``statement_timeout`` and ``idle_in_transaction_session_timeout`` are set server-side as startup
   options when ``statement_timeout_ms`` > 0. Behind RDS Proxy (which refuses startup options) set it
   to 0 and use ``ALTER ROLE ... SET statement_timeout`` instead.
+* Its size, connections in use, waiters, acquire time and timeouts, and connections opened and
+  discarded are Prometheus metrics (``db/metrics.py``).
 
 The pool uses ``threading`` primitives: the gunicorn gevent worker monkey-patches ``threading`` before
 the application (and so this pool) is created, which makes them cooperative; unpatched, the pool is an
@@ -29,6 +31,16 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
+
+from db.metrics import (
+    CONNECTIONS_DISCARDED,
+    CONNECTIONS_OPENED,
+    POOL_ACQUIRE_SECONDS,
+    POOL_ACQUIRE_TIMEOUTS,
+    POOL_IN_USE,
+    POOL_SIZE,
+    POOL_WAITING,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +103,7 @@ class Pool:
         self._idle: deque[tuple[int, psycopg2.extensions.connection]] = deque()
         self._generation = 0
         self._closed = False
+        POOL_SIZE.inc(size)
 
     # -- connections -----------------------------------------------------------------------------
 
@@ -104,6 +117,7 @@ class Pool:
             conn = psycopg2.connect(self._dsn, connect_timeout=max(2, round(self.connect_timeout)),
                                     **self._connect_kwargs)
         conn.autocommit = True
+        CONNECTIONS_OPENED.inc()
         return conn
 
     def _take(self) -> tuple[int, psycopg2.extensions.connection]:
@@ -111,21 +125,25 @@ class Pool:
             generation, conn = self._idle.pop()
             if generation == self._generation and not conn.closed:
                 return generation, conn
-            _close_quietly(conn)
+            _discard(conn, "stale")
         return self._generation, self._connect()
 
     def _discard_all_idle(self) -> None:
         self._generation += 1
         while self._idle:
-            _close_quietly(self._idle.popleft()[1])
+            _discard(self._idle.popleft()[1], "stale")
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:
         """Check out a connection in autocommit mode (one statement = one transaction)."""
         if self._closed:
             raise DatabaseUnavailable("pool is closed")
+        started = time.perf_counter()
         if not self._slots.acquire(timeout=self.acquire_timeout):
+            POOL_ACQUIRE_TIMEOUTS.inc()
             raise PoolTimeout(f"no database connection free within {self.acquire_timeout}s")
+        _ACQUIRED(time.perf_counter() - started)
+        POOL_IN_USE.inc()
         conn = None
         generation = self._generation
         try:
@@ -136,22 +154,15 @@ class Pool:
             try:
                 yield conn
             except psycopg2.Error as exc:
-                if connection_lost(exc, conn):
-                    _close_quietly(conn)
-                    if generation == self._generation:
-                        self._discard_all_idle()  # a restarted server broke them all
-                    raise DatabaseUnavailable(_first_line(exc)) from exc
-                self._rollback_or_close(conn)
-                if isinstance(exc, psycopg2.errors.QueryCanceled):  # statement_timeout
-                    raise DatabaseUnavailable("statement timed out") from exc
-                if isinstance(exc, psycopg2.extensions.TransactionRollbackError):
-                    raise TransactionConflict(_first_line(exc)) from exc
-                raise
+                translated = self._translated(exc, conn, generation)
+                if translated is exc:
+                    raise
+                raise translated from exc
             except BaseException as exc:
                 # A greenlet killed or timed out mid-query leaves the connection mid-protocol: close
                 # it. An ordinary exception inside a transaction only needs a rollback.
                 if not isinstance(exc, Exception):
-                    _close_quietly(conn)
+                    _discard(conn, "interrupted")
                 else:
                     self._rollback_or_close(conn)
                 raise
@@ -160,10 +171,26 @@ class Pool:
                 if conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
                     self._idle.append((generation, conn))
                 else:
-                    _close_quietly(conn)
+                    _discard(conn, "interrupted")
             elif conn is not None:
                 _close_quietly(conn)
+            POOL_IN_USE.dec()
             self._slots.release()
+
+    def _translated(self, exc: psycopg2.Error, conn, generation: int) -> Exception:
+        """After a database error in a caller's block: the connection dealt with (closed when it is
+        lost, rolled back otherwise), and the exception the caller gets."""
+        if connection_lost(exc, conn):
+            _discard(conn, "broken")
+            if generation == self._generation:
+                self._discard_all_idle()  # a restarted server broke them all
+            return DatabaseUnavailable(_first_line(exc))
+        self._rollback_or_close(conn)
+        if isinstance(exc, psycopg2.errors.QueryCanceled):  # statement_timeout
+            return DatabaseUnavailable("statement timed out")
+        if isinstance(exc, psycopg2.extensions.TransactionRollbackError):
+            return TransactionConflict(_first_line(exc))
+        return exc
 
     @staticmethod
     def _rollback_or_close(conn) -> None:
@@ -172,7 +199,7 @@ class Pool:
             return
         status = conn.info.transaction_status
         if status == psycopg2.extensions.TRANSACTION_STATUS_ACTIVE:
-            _close_quietly(conn)  # a query is still in flight: the protocol state is unknown
+            _discard(conn, "interrupted")  # a query is still in flight: the protocol state is unknown
         elif status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
             try:
                 # Transactions are opened by an explicit BEGIN on an autocommit connection, where
@@ -180,7 +207,7 @@ class Pool:
                 with conn.cursor() as cur:
                     cur.execute("ROLLBACK")
             except Exception:
-                _close_quietly(conn)
+                _discard(conn, "interrupted")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_TransactionCursor]:
@@ -211,8 +238,12 @@ class Pool:
         return {"size": self.size, "idle": len(self._idle), "generation": self._generation}
 
     def close(self) -> None:
+        if not self._closed:
+            POOL_SIZE.dec(self.size)
         self._closed = True
-        self._discard_all_idle()
+        self._generation += 1
+        while self._idle:
+            _close_quietly(self._idle.popleft()[1])
 
 
 class _FairSlots:
@@ -232,12 +263,15 @@ class _FairSlots:
                 return True
             waiter = threading.Event()
             self._waiters.append(waiter)
+        POOL_WAITING.inc()
         try:
             if waiter.wait(timeout):
                 return True
         except BaseException:  # killed while waiting (e.g. a greenlet timeout): leave no trace
             self._abandon(waiter)
             raise
+        finally:
+            POOL_WAITING.dec()
         with self._lock:
             if waiter.is_set():  # handed a slot just as the wait timed out
                 return True
@@ -282,6 +316,16 @@ class _TransactionCursor:
 
     def __iter__(self):
         return iter(self._cur)
+
+
+_ACQUIRED = POOL_ACQUIRE_SECONDS.observe
+_DISCARDED = {reason: CONNECTIONS_DISCARDED.labels(reason) for reason in ("broken", "stale", "interrupted")}
+
+
+def _discard(conn, reason: str) -> None:
+    """Close a connection that cannot be reused (or find it closed already), counted by why."""
+    _DISCARDED[reason].inc()
+    _close_quietly(conn)
 
 
 def _close_quietly(conn) -> None:

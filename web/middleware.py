@@ -1,5 +1,5 @@
-"""Falcon middleware: request id, body-size limit and body slots, and the one JSON access-log line
-per request."""
+"""Falcon middleware: request id, body-size limit and body slots, and for every request one JSON
+access-log line and its request metrics."""
 from __future__ import annotations
 
 import io
@@ -14,6 +14,7 @@ import falcon
 from app.analytics import usage_row
 from app.errors import BadRequest, ServiceError
 from web.logs import request_id_var
+from web.metrics import RequestMetrics
 
 access_log = logging.getLogger("access")
 
@@ -29,7 +30,7 @@ class BodiesBusy(ServiceError):
 
 class RequestContext:
     """Request id in and out (``X-Request-ID``), 413 before any body is parsed, body slots, access
-    log.
+    log and request metrics.
 
     A parsed body costs memory in proportion to its size (JSON objects take several times their
     text), so at most ``max_bodies`` requests with a body are handled at once per worker; others
@@ -41,6 +42,7 @@ class RequestContext:
         self.max_body_bytes = max_body_bytes
         self._body_slots = threading.BoundedSemaphore(max_bodies)
         self._body_wait = body_wait
+        self._metrics = RequestMetrics()
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -81,7 +83,8 @@ class RequestContext:
             req.context.body_slot = False
             self._body_slots.release()
         started = getattr(req.context, "started", None)
-        duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
+        seconds = time.perf_counter() - started if started else 0.0
+        self._metrics.observe(req.uri_template, req.method, resp.status_code, seconds)
         access_log.info(
             "request",
             extra={
@@ -89,7 +92,7 @@ class RequestContext:
                 "route": req.uri_template or "<unmatched>",
                 "path": req.path,
                 "status": resp.status_code,
-                "duration_ms": duration_ms,
+                "duration_ms": round(seconds * 1000, 3) if started else None,
                 "request_id": getattr(req.context, "request_id", None),
             },
         )

@@ -32,10 +32,21 @@ import orjson
 
 from app.caches import BoundedCache
 from app.clock import parse_expiration, utcnow
+from app.metrics import CREDENTIAL_CACHE, CREDENTIAL_CHECKS
 
 from . import ed25519, eip712
-from .checks import (VALID, Reason, StampFields, Verdict, check_fields, expiry_reason, invalid,
-                     issuer_reason, stamp_fields, subject_reason)
+from .checks import (
+    VALID,
+    Reason,
+    StampFields,
+    Verdict,
+    check_fields,
+    expiry_reason,
+    invalid,
+    issuer_reason,
+    stamp_fields,
+    subject_reason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +57,12 @@ DEFAULT_MAX_BYTES = 64 * 1024
 MAX_DEPTH = 24
 
 _MISSING: Any = object()
+_PROOF_HIT, _PROOF_MISS = CREDENTIAL_CACHE.labels("proof", "hit"), CREDENTIAL_CACHE.labels("proof", "miss")
+ROW_HITS, ROW_MISSES = CREDENTIAL_CACHE.labels("row", "hit"), CREDENTIAL_CACHE.labels("row", "miss")
+_CHECKED = {reason: CREDENTIAL_CHECKS.labels("invalid", reason)
+            for name, reason in vars(Reason).items() if not name.startswith("_")}
+_CHECKED[None] = CREDENTIAL_CHECKS.labels("valid", "")
+_CHECKED_OTHER = CREDENTIAL_CHECKS.labels("invalid", "other")
 # A row entry whose proof was not checked: the stamp was already expired when it was cached.
 _UNCHECKED = "?"
 
@@ -171,9 +188,12 @@ class CredentialVerifier:
         key = b"t" + hashlib.blake2b(text.encode(), digest_size=20).digest()  # "t": not ``verify``'s keys
         reason = self._get(key, _MISSING)
         if reason is _MISSING:
+            _PROOF_MISS.inc()
             reason = check_proof(credential)
             if remember:
                 self._put(key, reason, valid=reason is None)
+        else:
+            _PROOF_HIT.inc()
         return reason
 
     def verify_row(self, row: int, address: str,
@@ -242,6 +262,7 @@ class CredentialVerifier:
         except (orjson.JSONDecodeError, TypeError):
             if row is not None:
                 self._put(row, _entry([Reason.MALFORMED, None, None, None, None]), valid=False)
+            _CHECKED[Reason.MALFORMED].inc()
             return invalid(Reason.MALFORMED), None
         fields, now = stamp_fields(credential), self._now_aware()
         static = issuer_reason(fields, self.trusted_issuers)
@@ -261,6 +282,7 @@ class CredentialVerifier:
             self._put(row, _entry([static, fields.expiration_raw if static is None else None, later,
                                    nullifiers, stored]), valid=static is None and later is None)
         reason = static or expiry_reason(fields, now) or later
+        _CHECKED.get(reason, _CHECKED_OTHER).inc()
         return (VALID, fields) if reason is None else (invalid(reason), None)
 
     def now_aware(self) -> datetime:

@@ -24,17 +24,18 @@ from datetime import datetime
 from typing import Callable
 
 from app.addresses import normalize_address
+from app.caches import BoundedCache
 from app.clock import utcnow
 from app.conflicts import ScoringContention, retry_on_conflict
 from app.credentials import CredentialVerifier
-from app.caches import BoundedCache
 from app.credentials.checks import dedup_nullifiers
-from app.credentials.verifier import row_key
+from app.credentials.verifier import ROW_HITS, ROW_MISSES, row_key
 from app.errors import InvalidAddress, NotFound, ServiceError
+from app.metrics import CONTENTION_FAILURES, TRANSACTION_RETRIES
 from app.scoring import human_points
+from app.scoring.communities import Communities, Community, CommunityLookup, ScoringFailed
 from app.scoring.dedup import Candidate, Link, plan_lifo
 from app.scoring.result import ScoreResult, compute_score
-from app.scoring.communities import Communities, Community, CommunityLookup, ScoringFailed
 from app.scoring.weights import WeightError
 from db.queries import human_points as human_points_sql
 from db.queries import scoring as sql
@@ -47,6 +48,7 @@ MAX_LIFO_ATTEMPTS = 5
 # that many; the verdicts stay cached, so a retry goes on from there and every request's work is
 # bounded whatever an address holds.
 MAX_VERIFICATIONS_PER_REQUEST = 200
+_HASH_LINK_RACES = TRANSACTION_RETRIES.labels("hash_link_race")
 
 
 class VerificationBudgetExceeded(ServiceError):
@@ -166,7 +168,9 @@ class ScoringService:
                 verdicts[cache_id] = self._verifier.verify_row(row_key(cache_id, version), address, now)
         unknown = [cache_id for cache_id, verdict in verdicts.items() if verdict is None]
         if unknown and known_only:
-            return None
+            return None  # asked again without known_only: counted then
+        ROW_HITS.inc(len(verdicts) - len(unknown))
+        ROW_MISSES.inc(len(unknown))
         over_budget = len(unknown) > MAX_VERIFICATIONS_PER_REQUEST
         unknown = unknown[:MAX_VERIFICATIONS_PER_REQUEST]
         if unknown:
@@ -180,7 +184,7 @@ class ScoringService:
         if over_budget:
             raise VerificationBudgetExceeded()
         candidates: dict[str, Candidate] = {}
-        for cache_id, version, provider, revoked in rows:
+        for cache_id, version, provider, _revoked in rows:
             verdict, fields = verdicts.get(cache_id) or (None, None)
             if provider in candidates or verdict is None:
                 continue  # revoked, or gone between the two reads
@@ -201,9 +205,11 @@ class ScoringService:
                                                        plan.updates, now):
                 return plan
             # A concurrent request claimed or changed a link: undo ours, reload, plan again.
+            _HASH_LINK_RACES.inc()
             sql.rollback_hash_links(cur)
             hashes = {n for c in candidates for n in c.nullifiers}
             links = {h: Link(h, a, e) for h, a, e in sql.load_hash_links(cur, community_id, hashes)}
+        CONTENTION_FAILURES.inc()
         raise ScoringContention()
 
 

@@ -1,0 +1,27 @@
+"""The core's Prometheus metrics (README, "Metrics"): names and label values in one place.
+
+Label values come from fixed sets (a verdict's reason is one of ``Reason``'s strings), never from
+the request, so the number of series is bounded. Without ``PROMETHEUS_MULTIPROC_DIR`` (tests, tools)
+the values live in the process; under gunicorn each worker writes them to its own file and the
+master serves their sum (gunicorn.conf.py)."""
+from prometheus_client import Counter
+
+# result: valid | invalid; reason: "" or one of app.credentials.checks.Reason
+CREDENTIAL_CHECKS = Counter(
+    "scorer_credential_checks_total", "Stamps checked (decoded, fields and proof), by verdict.",
+    ["result", "reason"])
+# cache: row (a stored row version's verdict) | proof (a proof's verdict by the text's digest)
+CREDENTIAL_CACHE = Counter(
+    "scorer_credential_cache_lookups_total", "Verdict cache lookups by the verifier.", ["cache", "result"])
+# cause: conflict (deadlock or serialization failure: the whole transaction again) | hash_link_race
+# (another request claimed a nullifier first: the links re-read and planned again)
+TRANSACTION_RETRIES = Counter(
+    "scorer_transaction_retries_total", "Writes run again after meeting a concurrent writer.", ["cause"])
+CONTENTION_FAILURES = Counter(
+    "scorer_transaction_contention_failures_total", "Writes given up (503) after their last retry.")
+# decision: allowed | limited (429) | skipped (Redis failing or backing off: served unlimited)
+RATE_LIMIT_DECISIONS = Counter(
+    "scorer_rate_limit_decisions_total", "Rate-limited requests counted, by decision.", ["decision"])
+REDIS_FAILURES = Counter("scorer_rate_limit_redis_failures_total", "Rate-limit checks whose Redis call failed.")
+# outcome: queued | written | dropped (queue full, or the batch's INSERT failed)
+ANALYTICS_ROWS = Counter("scorer_analytics_rows_total", "API usage rows, by outcome.", ["outcome"])
