@@ -104,4 +104,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # gunicorn.conf.py).
 STOPSIGNAL SIGTERM
 
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "web.wsgi:application"]
+# gunicorn -c gunicorn.conf.py web.wsgi:application, with every setting validated first (web/serve.py).
+CMD ["python", "-m", "web.serve"]

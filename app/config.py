@@ -58,6 +58,15 @@ class Config:
     redis_pool_size: int = 10
     rate_limit_backoff: float = 5.0
     log_level: str = "INFO"
+    # the process (gunicorn.conf.py reads these through load_config too)
+    web_concurrency: int = 2
+    worker_connections: int = 200
+    max_requests: int = 100_000
+    max_requests_jitter: int = 10_000
+    keepalive_requests: int = 100
+    forwarded_allow_ips: str = "127.0.0.1"
+    control_socket: bool = False
+    metrics_port: int = 9100
     otel_enabled: bool = False
     otel: Mapping[str, str] = field(default_factory=dict)
 
@@ -82,6 +91,9 @@ class Config:
             "rate_limit_enabled": self.rate_limit_enabled,
             "redis_socket_timeout_ms": self.redis_socket_timeout_ms,
             "otel_enabled": self.otel_enabled,
+            "web_concurrency": self.web_concurrency,
+            "worker_connections": self.worker_connections,
+            "metrics_port": self.metrics_port,
         }
 
 
@@ -117,6 +129,13 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
             raise ValueError(f"must be >= {minimum}, got {value}")
         return value
     return parse
+
+
+def _port_or_off(raw: str) -> int:
+    value = _int_at_least(0)(raw)
+    if value > 65535:
+        raise ValueError(f"expected a port (1-65535, or 0 for off), got {value}")
+    return value
 
 
 def _seconds(allow_zero: bool) -> Callable[[str], float]:
@@ -260,6 +279,14 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         redis_pool_size=_get(env, "REDIS_POOL_SIZE", _int_at_least(1), 10),
         rate_limit_backoff=_get(env, "RATELIMIT_BACKOFF", _seconds(allow_zero=True), 5.0),
         log_level=_get(env, "LOG_LEVEL", _log_level, "INFO"),
+        web_concurrency=_get(env, "WEB_CONCURRENCY", _int_at_least(1), os.cpu_count() or 1),
+        worker_connections=_get(env, "WORKER_CONNECTIONS", _int_at_least(1), 200),
+        max_requests=_get(env, "GUNICORN_MAX_REQUESTS", _int_at_least(0), 100_000),
+        max_requests_jitter=_get(env, "GUNICORN_MAX_REQUESTS_JITTER", _int_at_least(0), 10_000),
+        keepalive_requests=_get(env, "GUNICORN_KEEPALIVE_REQUESTS", _int_at_least(0), 100),
+        forwarded_allow_ips=_get(env, "FORWARDED_ALLOW_IPS", str, "127.0.0.1"),
+        control_socket=_get(env, "GUNICORN_CONTROL_SOCKET", _bool, False),
+        metrics_port=_get(env, "METRICS_PORT", _port_or_off, 9100),
         otel_enabled=otel_enabled,
         otel=otel,
     )

@@ -186,9 +186,8 @@ def main() -> None:
     print_banner(env, demo)
     if args.no_exec:
         return
-    gunicorn = pathlib.Path(sys.executable).with_name("gunicorn")
     os.chdir(ROOT)
-    os.execve(str(gunicorn), [str(gunicorn), "-c", "gunicorn.conf.py", "web.wsgi:application"], env)
+    os.execve(sys.executable, [sys.executable, "-m", "web.serve"], env)  # the production command
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def free_port() -> int:
 
 
 def serve(dsn: str, env: dict, port: int, log: pathlib.Path) -> subprocess.Popen:
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "web.wsgi:application"], cwd=ROOT,
+    proc = subprocess.Popen([str(BIN / "python"), "-m", "web.serve"], cwd=ROOT,
                             env={**os.environ, **env, "DATABASE_URL": dsn, "PORT": str(port)},
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -122,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in fuzzed:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
     errors = [line.decode() for line in lines if b'"level":"ERROR"' in line]
+    reports = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
     summary = (f"# Fuzz run {stamp}\n\n{len(fuzzed)} requests in {elapsed:.0f} s, schemathesis exit status {status}; "
                f"responses by status: {dict(sorted(by_status.items()))}; {len(errors)} error log lines.\n\n"
-               f"Command: `{' '.join(command[1:])}`\n\nReports: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}"
+               f"Command: `{' '.join(command[1:])}`\n\nReports: {reports}"
                "/ (schemathesis.txt, junit.xml, events.ndjson, gunicorn.log)\n")
     (out / "summary.md").write_text(summary)
     tail = (out / "schemathesis.txt").read_text().splitlines()[-30:]

@@ -36,17 +36,25 @@ class Server:
         return [int(pid) for pid in children.split()]
 
 
+PRODUCTION_APP = "web.wsgi:application"
+
+
+def command(app: str) -> list[str]:
+    """The production command (the image's) for the production app, else gunicorn with its config."""
+    if app == PRODUCTION_APP:
+        return [sys.executable, "-m", "web.serve"]
+    return [str(pathlib.Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py", app]
+
+
 @contextlib.contextmanager
 def gunicorn_server(database_url: str, app: str = "tests.gevent_app:application", **env_overrides):
     """Yield a :class:`Server`: gunicorn running ``app`` with gunicorn.conf.py; stopped afterwards."""
     port = free_port()
     env = {**os.environ, **BASE_ENV, "DATABASE_URL": database_url, "PORT": str(port),
            "WEB_CONCURRENCY": "1", "LOG_LEVEL": "WARNING", **{k: str(v) for k, v in env_overrides.items()}}
-    executable = pathlib.Path(sys.executable).with_name("gunicorn")
     # A file, not a pipe: a pipe nobody reads fills up and blocks the worker's logging.
     log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
-    proc = subprocess.Popen([str(executable), "-c", "gunicorn.conf.py", app], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(command(app), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     try:

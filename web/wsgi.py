@@ -1,4 +1,4 @@
-"""WSGI entry point: ``gunicorn -c gunicorn.conf.py web.wsgi:application``."""
+"""WSGI entry point: ``gunicorn -c gunicorn.conf.py web.wsgi:application`` (``python -m web.serve``)."""
 from __future__ import annotations
 
 import gc
