@@ -51,7 +51,7 @@ K8S_VERSIONS = sorted(
 
 NAMESPACE = "passport-scorer"
 APP_UID = 10001
-GUNICORN_CMD = ["gunicorn", "-c", "gunicorn.conf.py", "web.wsgi:application"]
+GUNICORN_CMD = ["python", "-m", "web.serve"]  # gunicorn -c gunicorn.conf.py web.wsgi:application, validated first
 DEFAULT_GRACEFUL_TIMEOUT = 25  # stack.md section 2.5; used when gunicorn.conf.py is absent
 ALB_IDLE_TIMEOUT = 60
 MEMORY_LIMIT = "256Mi"
@@ -77,8 +77,8 @@ def _normalized(pattern: str) -> str:
 def _served(name: str) -> dict[str, set[str]]:
     """{ALB pattern: methods} of the app's routes behind this Ingress."""
     from app.config import load_config
-    from web.factory import create_app, served_routes
     from tests.conftest import BASE_ENV
+    from web.factory import create_app, served_routes
 
     app = create_app(load_config({**BASE_ENV, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}))
     routes: dict[str, set[str]] = {}
@@ -282,7 +282,8 @@ def test_kustomization_lists_every_manifest_except_templates():
         f"kustomization.yaml must list every manifest: missing {sorted(files - templates - set(listed))}"
     )
     assert not templates & set(listed), (
-        f"templates must not be applied by `kubectl apply -k` (they would overwrite real secrets): {sorted(templates & set(listed))}"
+        "templates must not be applied by `kubectl apply -k` (they would overwrite real secrets): "
+        f"{sorted(templates & set(listed))}"
     )
 
 
@@ -328,7 +329,8 @@ def test_deployment_resources():
     # Documented rule: never throttle gevent workers below one core each.
     if "cpu" in res.get("limits", {}):
         workers = int(_configmap()["data"]["WEB_CONCURRENCY"])
-        assert _cpu_cores(res["limits"]["cpu"]) >= workers, "CPU limit below WEB_CONCURRENCY cores throttles the gevent hubs"
+        assert _cpu_cores(res["limits"]["cpu"]) >= workers, \
+            "CPU limit below WEB_CONCURRENCY cores throttles the gevent hubs"
 
 
 def test_deployment_runs_non_root_with_read_only_root_fs():
@@ -443,6 +445,53 @@ def test_configmap_matches_container_port():
     assert svc["spec"].get("type", "ClusterIP") == "ClusterIP"
     labels = _deployment()["spec"]["template"]["metadata"]["labels"]
     assert svc["spec"]["selector"].items() <= labels.items()
+
+
+def test_metrics_are_scraped_from_their_own_port_which_nothing_routes():
+    data = _configmap()["data"]
+    ports = {p["name"]: p["containerPort"] for p in _container()["ports"]}
+    annotations = _deployment()["spec"]["template"]["metadata"]["annotations"]
+    assert int(data["METRICS_PORT"]) == ports["metrics"] == int(annotations["prometheus.io/port"]) == 9100
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+    service_targets = {p["targetPort"] for p in _service()["spec"]["ports"]}
+    assert not service_targets & {"metrics", 9100}, "the Service (and so the load balancers) must not reach metrics"
+
+
+def _exposed_metric_names() -> set[str]:
+    """Every sample name the service's metrics can have (labelled ones included before first use)."""
+    from prometheus_client import REGISTRY
+
+    import app.metrics  # noqa: F401
+    import db.metrics  # noqa: F401
+    import web.metrics  # noqa: F401
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    return {family.name + suffix for family in REGISTRY.collect() if family.name.startswith("scorer_")
+            for suffix in suffixes[family.type]}
+
+
+def test_the_grafana_dashboard_charts_the_services_metrics():
+    generated = {g["name"]: g for g in _kustomization()["configMapGenerator"]}
+    dashboard_map = generated["passport-scorer-grafana-dashboard"]
+    assert dashboard_map["options"]["labels"]["grafana_dashboard"] == "1"
+    [path] = dashboard_map["files"]
+    dashboard = json.loads((K8S_DIR / path).read_text())
+    panels = {p["title"]: p for p in dashboard["panels"] if p["type"] != "row"}
+    exprs = {title: " ".join(t["expr"] for t in p["targets"]) for title, p in panels.items()}
+    exposed = _exposed_metric_names()
+    for title, expr in exprs.items():
+        used = set(re.findall(r"\bscorer_\w+", expr))
+        assert used and used <= exposed, f"{title}: unknown metrics {sorted(used - exposed)}"
+        assert expr.count("(") == expr.count(")"), title
+    charted = " ".join(exprs.values())
+    assert not {name for name in exposed if not name.endswith(("_sum", "_count", "_bucket"))} - set(
+        re.findall(r"\bscorer_\w+", charted)), "a metric missing from the dashboard"
+    assert 'histogram_quantile(0.5, sum by (le, route)' in exprs["p50 latency by route"]
+    assert 'histogram_quantile(0.99, sum by (le, route)' in exprs["p99 latency by route"]
+    assert 'status=~"5.."' in exprs["Error ratio"] and "by (route" in exprs["Request rate by route"]
+    assert "scorer_db_pool_connections_in_use) / sum(scorer_db_pool_size)" in exprs["Pool saturation"]
+    assert 'result="hit"' in exprs["Verdict cache hit ratio"]
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
 
 
 def test_configmap_and_secret_template_pass_the_app_config_loader():
@@ -583,7 +632,8 @@ def test_ingress_actions_and_conditions_are_consistent(name):
         assert isinstance(conds, list) and conds, cname
         for c in conds:
             assert c["field"] in CONDITION_CONFIG_KEYS, f"{cname}: unknown condition field {c['field']}"
-            assert CONDITION_CONFIG_KEYS[c["field"]] in c, f"{cname}: {c['field']} without {CONDITION_CONFIG_KEYS[c['field']]}"
+            needed = CONDITION_CONFIG_KEYS[c["field"]]
+            assert needed in c, f"{cname}: {c['field']} without {needed}"
 
     # ALB limit: at most 5 condition values per rule (host + path + extras).
     for rule, p in _paths(ing):
@@ -766,7 +816,8 @@ def test_dockerfile_installs_runtime_dependencies_only():
     stages = _stages()
     runs = [rest for st in stages for op, rest in st if op == "RUN"]
     for r in runs:
-        assert not re.search(r"\.\[|\[(test|dev)\]|\b(pytest|webtest|pgserver|locust|ruff)\b", r), f"test/dev install: {r}"
+        test_or_dev = r"\.\[|\[(test|dev)\]|\b(pytest|webtest|pgserver|locust|ruff)\b"
+        assert not re.search(test_or_dev, r), f"test/dev install: {r}"
     assert any(re.search(r"\bpip install\b[^&|;]*\s\.(\s|$)", r) for r in runs), "no `pip install .` in the build"
     # every dependency from the hashed lock, then the project alone
     assert any(re.search(r"\bpip install --require-hashes -r requirements\.lock\b", r) for r in runs), runs
