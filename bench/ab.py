@@ -10,7 +10,7 @@ not being measured is idle.
     python bench/run.py --levels 16 --keep            # a seeded database and its manifest
     git worktree add /tmp/base main                   # the checkout to compare with
     python bench/ab.py --dsn postgresql://.../scorer_bench_... --manifest .bench/manifest-....json \\
-        --a /tmp/base [--b .] [--rounds 8] [--seconds 10] [--connections 16] [--sweeps 4]
+        --a /tmp/base [--b .] [--rounds 8] [--seconds 10] [--connections 16] [--sweeps 4] [--addresses 10]
 
 Both run on this checkout's virtualenv; gunicorn imports the application from each checkout.
 ``--a-env`` / ``--b-env NAME=VALUE`` (repeatable) add settings to one server: the same checkout
@@ -35,6 +35,7 @@ import orjson  # noqa: E402
 
 from bench import run  # noqa: E402
 from bench.vacuum import Vacuumer  # noqa: E402
+from bench.waits import WaitSampler  # noqa: E402
 
 PORTS = {"A": 8771, "B": 8772}
 
@@ -48,6 +49,21 @@ def summary(name: str, runs: list[dict]) -> str:
             f"{median(lambda r: r['cpu_ms']['workers']):.2f} / "
             f"PostgreSQL {median(lambda r: r['cpu_ms']['postgres']):.2f}"
             f"; errors {sum(r['errors'] for r in runs)}")
+
+
+def alternate(args, manifest: dict, addresses: int | None) -> dict[str, list[dict]]:
+    """``args.rounds`` wrk runs per server, alternated A B, B A, ..., with the database's waits."""
+    results: dict[str, list[dict]] = {"A": [], "B": []}
+    for i in range(args.rounds):
+        for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
+            with WaitSampler(args.dsn) as waits:
+                w = run.wrk(manifest, args.connections, args.seconds, base=f"http://127.0.0.1:{PORTS[name]}",
+                            addresses=addresses)
+            results[name].append(w)
+            print(f"{name}: {w['rps']:.1f} req/s, p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms, "
+                  f"errors {w['errors']}, CPU ms/request workers {w['cpu_ms']['workers']:.2f} "
+                  f"/ PostgreSQL {w['cpu_ms']['postgres']:.2f}; waits: {waits.summary(4)}", flush=True)
+    return results
 
 
 def set_rate_limit(dsn: str, manifest: dict, rate: str) -> None:
@@ -71,6 +87,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8, help="wrk runs per checkout")
     parser.add_argument("--seconds", type=int, default=10, help="per wrk run")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--addresses", type=int, help="wrk over the first N addresses only (a hot set)")
+    parser.add_argument("--hot-set", type=int, default=0,
+                        help="then the same rounds again over the first N addresses only")
     parser.add_argument("--sweeps", type=int, default=4, help="warm-up sweeps per server")
     parser.add_argument("--a-env", action="append", default=[], metavar="NAME=VALUE", help="a setting of A")
     parser.add_argument("--b-env", action="append", default=[], metavar="NAME=VALUE", help="a setting of B")
@@ -91,16 +110,12 @@ def main() -> None:
         vacuumer = Vacuumer(args.dsn)
         vacuumer.start()
         print(f"database: {vacuumer.describe()}", flush=True)
-        results: dict[str, list[dict]] = {"A": [], "B": []}
-        for i in range(args.rounds):
-            for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
-                w = run.wrk(manifest, args.connections, args.seconds, base=f"http://127.0.0.1:{PORTS[name]}")
-                results[name].append(w)
-                print(f"{name}: {w['rps']:.1f} req/s, p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms, "
-                      f"errors {w['errors']}, CPU ms/request workers {w['cpu_ms']['workers']:.2f} "
-                      f"/ PostgreSQL {w['cpu_ms']['postgres']:.2f}", flush=True)
+        for addresses in [args.addresses] + ([args.hot_set] if args.hot_set else []):
+            label = f"over {addresses} addresses" if addresses else "over every address"
+            results = alternate(args, manifest, addresses)
+            for name in ("A", "B"):
+                print(summary(f"{name} ({label})", results[name]))
         for name in ("A", "B"):
-            print(summary(name, results[name]))
             print(f"{name}: worker PSS MB {' '.join(f'{v:.1f}' for v in run.worker_pss(procs[name].pid).values())}")
         vacuumer.stop()
     finally:

@@ -7,10 +7,13 @@
    locust with the realistic mix (bench/locustfile.py) and wrk on the v2 score path alone; then the
    soak, if asked for; then at each level locust with bulk POSTs alone (every user posting); then
    the ceiling: pgbench replaying the exact SQL of v2 score requests (bench/pgbench_replay.py).
+   At 16 connections, after wrk over every address, the hot set: wrk over 10 addresses, so that
+   several requests rescore one address at once; during both, what PostgreSQL's backends wait for
+   (bench/waits.py).
 4. One table per endpoint (requests/s, p50, p95, p99, errors), each worker's PSS before and after,
    printed and written to .bench/report-<time>.md. Everything is bounded in time and loopback only.
 
-    python bench/run.py [--levels 1 16 64] [--seconds 30] [--soak 600]
+    python bench/run.py [--levels 1 16 64] [--seconds 30] [--hot-set 10] [--soak 600]
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ import requests  # noqa: E402
 
 from bench import cpu_split  # noqa: E402
 from bench.vacuum import Vacuumer  # noqa: E402
+from bench.waits import WaitSampler  # noqa: E402
 from db.dsn import with_dbname  # noqa: E402
 
 OUT = ROOT / ".bench"
@@ -139,11 +143,12 @@ def locust(manifest_path: pathlib.Path, users: int, seconds: int, prefix: pathli
         return [row for row in csv.DictReader(f)]
 
 
-def wrk(manifest: dict, connections: int, seconds: int, base: str = BASE) -> dict:
-    """One wrk run on the v2 score path: rates, latencies, errors, and the CPU each process group
-    spent per request (gunicorn workers and PostgreSQL from /proc, wrk from its rusage)."""
+def wrk(manifest: dict, connections: int, seconds: int, base: str = BASE, addresses: int | None = None) -> dict:
+    """One wrk run on the v2 score path, over the first ``addresses`` seeded addresses (all by
+    default): rates, latencies, errors, and the CPU each process group spent per request (gunicorn
+    workers and PostgreSQL from /proc, wrk from its rusage)."""
     env = {**os.environ, "BENCH_SCORER": str(manifest["partner_community"]), "BENCH_API_KEY": manifest["api_key"],
-           "BENCH_ADDRESSES": str(manifest["addresses"])}
+           "BENCH_ADDRESSES": str(addresses or manifest["addresses"])}
     before, children_before = cpu_split.snapshot(), resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
@@ -235,6 +240,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30, help="per level and tool")
     parser.add_argument("--sweeps", type=int, default=6,
                         help="warm-up: requests for every seeded address, this many times (discarded)")
+    parser.add_argument("--hot-set", type=int, default=10,
+                        help="the hot-set level: wrk over this many addresses (0: none)")
+    parser.add_argument("--hot-connections", type=int, default=16, help="connections of the hot-set level")
     parser.add_argument("--soak", type=int, default=0, help="seconds of v2 load at 16 connections, PSS sampled")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
@@ -260,7 +268,7 @@ def main() -> None:
         vacuumer = Vacuumer(dsn)
         vacuumer.start()  # the warm-up's dead rows reclaimed, statistics fresh, before any measurement
         mix_rows: dict[str, list] = {}
-        wrk_rows, pss_rows, cpu_rows, post_rows = [], [], [], []
+        wrk_rows, pss_rows, cpu_rows, post_rows, hot_report = [], [], [], [], []
         for level in args.levels:
             before = worker_pss(proc.pid)
             stats = locust(manifest_path, level, args.seconds, OUT / f"locust-{stamp}-{level}")
@@ -271,7 +279,10 @@ def main() -> None:
                 mix_rows.setdefault(row["Name"], []).append(
                     [level, f"{float(row['Requests/s']):.1f}", row["50%"], row["95%"], row["99%"],
                      row["Failure Count"], row["Request Count"]])
-            w = wrk(manifest, level, args.seconds)
+            with WaitSampler(dsn) as waits:
+                w = wrk(manifest, level, args.seconds)
+            if level == args.hot_connections and args.hot_set:
+                hot_report = hot_set(dsn, manifest, level, args.seconds, args.hot_set, w, waits)
             wrk_rows.append([level, f"{w['rps']:.1f}", f"{w['p50']:.1f}", f"{w['p90']:.1f}", f"{w['p99']:.1f}",
                              w["errors"]])
             cpu_rows.append([level] + [f"{w['cpu_ms'][k]:.2f}" for k in ("workers", "postgres", "wrk")])
@@ -302,6 +313,7 @@ def main() -> None:
                    table(["connections", "gunicorn workers", "postgres", "wrk"], cpu_rows), "",
                    "## worker PSS (MB) around each locust level", "",
                    table(["connections", "before", "after"], pss_rows), ""]
+        report += hot_report
         report += soak_report
     finally:
         if vacuumer is not None:
@@ -317,6 +329,28 @@ def main() -> None:
     (OUT / f"report-{stamp}.md").write_text(text)
     print(text)
     print(f"\nwritten to .bench/report-{stamp}.md")
+
+
+def hot_set(dsn: str, manifest: dict, connections: int, seconds: int, addresses: int, spread: dict,
+            spread_waits: WaitSampler) -> list[str]:
+    """The hot-set level: wrk at ``connections`` over ``addresses`` addresses (each rescored by
+    several requests at once), beside the run over every address just made at that level; both with
+    what the database's backends waited for."""
+    with WaitSampler(dsn) as waits:
+        hot = wrk(manifest, connections, seconds, addresses=addresses)
+    rows = [[f"all {manifest['addresses']}", f"{spread['rps']:.1f}", f"{spread['p50']:.1f}", f"{spread['p99']:.1f}",
+             f"{spread['p99'] / spread['p50']:.1f}", spread["errors"],
+             f"{spread['cpu_ms']['workers']:.2f} / {spread['cpu_ms']['postgres']:.2f}",
+             f"{spread_waits.active_per_sample():.1f}", spread_waits.summary()],
+            [f"hot {addresses}", f"{hot['rps']:.1f}", f"{hot['p50']:.1f}", f"{hot['p99']:.1f}",
+             f"{hot['p99'] / hot['p50']:.1f}", hot["errors"],
+             f"{hot['cpu_ms']['workers']:.2f} / {hot['cpu_ms']['postgres']:.2f}",
+             f"{waits.active_per_sample():.1f}", waits.summary()]]
+    return [f"## wrk: v2 score at {connections} connections, hot set against every address", "",
+            table(["addresses", "req/s", "p50 ms", "p99 ms", "p99/p50", "errors", "CPU ms/req workers / postgres",
+                   "active backends", "backend samples by wait event"], rows), "",
+            f"Hot set: {hot['rps'] / spread['rps'] * 100:.0f}% of the throughput over every address, "
+            f"p99 {hot['p99'] / spread['p99']:.2f}x its p99.", ""]
 
 
 def soak(manifest: dict, master: int, seconds: int) -> list[str]:

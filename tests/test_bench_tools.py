@@ -108,14 +108,17 @@ def test_ab_serves_both_checkouts_and_alternates_the_runs(tmp_path):
         manifest_path = seed_small(dsn, tmp_path)
         out = subprocess.run([sys.executable, str(ROOT / "bench" / "ab.py"), "--dsn", dsn, "--manifest",
                               str(manifest_path), "--a", str(ROOT), "--rounds", "2", "--seconds", "1",
-                              "--connections", "2", "--sweeps", "1"],
+                              "--connections", "2", "--sweeps", "1", "--hot-set", "3"],
                              check=True, capture_output=True, text=True, timeout=300).stdout
     finally:
         dbutil.drop_database(dsn)
     runs = re.findall(r"^([AB]): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms, errors (\d+)", out, re.M)
-    assert [name for name, _ in runs] == ["A", "B", "B", "A"], out
+    assert [name for name, _ in runs] == ["A", "B", "B", "A"] * 2, out  # every address, then the hot set
     assert all(errors == "0" for _, errors in runs), out
-    assert re.search(r"^A: median [\d.]+ req/s", out, re.M) and re.search(r"^B: median [\d.]+ req/s", out, re.M), out
+    for name in "AB":
+        for addresses in ("every address", "3 addresses"):
+            assert re.search(rf"^{name} \(over {addresses}\): median [\d.]+ req/s", out, re.M), out
+    assert re.search(r"waits: .*; checkpoints \d+$", out, re.M), out
 
 
 def test_vacuumer_stands_in_for_autovacuum_only_when_the_server_runs_without_it():
@@ -203,3 +206,33 @@ def run_sql(dsn: str, *statements: str) -> None:
             cur.execute(statement)
     conn.close()
     time.sleep(0.3)
+
+
+def test_the_wait_sampler_sees_what_backends_wait_for(database_url):
+    from bench.waits import WaitSampler
+
+    conn = psycopg2.connect(database_url)
+    conn.autocommit = True
+    try:
+        with WaitSampler(database_url, interval=0.05) as sampler:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_sleep(0.5)")
+        assert sampler.samples >= 5
+        assert sampler.counts["Timeout:PgSleep"] >= 5  # the sleeping backend, not the sampler's own
+        assert sampler.summary().startswith("Timeout:PgSleep ")
+        assert re.search(r"; checkpoints \d+$", sampler.summary())
+    finally:
+        conn.close()
+
+
+def test_the_overload_report_reads_the_access_log_by_status(tmp_path):
+    from bench.overload import access_log, percentile
+
+    log = tmp_path / "gunicorn.log"
+    lines = [{"logger": "access", "route": "/v2/stamps/{scorer_id}/score/{address}", "path": "/v2/stamps/1/score/0x1",
+              "status": s, "duration_ms": d} for s, d in [(200, 30.0), (200, 4000.0), (503, 2.0)]]
+    log.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines) + b'{"logger":"app","message":"x"}\n')
+    by_status, offset = access_log(log, 0)
+    assert by_status == {200: [30.0, 4000.0], 503: [2.0]} and offset == log.stat().st_size
+    assert access_log(log, offset)[0] == {}
+    assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 3.0
