@@ -25,3 +25,8 @@ RATE_LIMIT_DECISIONS = Counter(
 REDIS_FAILURES = Counter("scorer_rate_limit_redis_failures_total", "Rate-limit checks whose Redis call failed.")
 # outcome: queued | written | dropped (queue full, or the batch's INSERT failed)
 ANALYTICS_ROWS = Counter("scorer_analytics_rows_total", "API usage rows, by outcome.", ["outcome"])
+# served_by: led (the request's own rescore, which may answer others too) | joined (answered by a
+# rescore that started after it arrived) | alone (its joined rescore failed or took too long)
+COALESCED = Counter(
+    "scorer_rescore_requests_total", "Scoring requests, by the rescore that answered them (app/coalesce.py).",
+    ["served_by"])
