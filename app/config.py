@@ -32,8 +32,11 @@ class Config:
     port: int = 8000
     db_pool_size: int = 10
     db_pool_timeout: float = 1.0
+    request_budget: float = 5.0
     db_connect_timeout: float = 3.0
     db_statement_timeout_ms: int = 5000
+    score_async_commit: bool = False
+    coalesce_rescores: bool = True
     siwe_jwt_public_key: str | None = None
     human_points_enabled: bool = False
     human_points_write_enabled: bool = False
@@ -76,7 +79,10 @@ class Config:
             "port": self.port,
             "db_pool_size": self.db_pool_size,
             "db_pool_timeout": self.db_pool_timeout,
+            "request_budget": self.request_budget,
             "db_statement_timeout_ms": self.db_statement_timeout_ms,
+            "score_async_commit": self.score_async_commit,
+            "coalesce_rescores": self.coalesce_rescores,
             "ceramic_cache_scorer_id": self.ceramic_cache_scorer_id,
             "trusted_iam_issuers": list(self.trusted_iam_issuers),
             "internal_auth_disabled": self.internal_auth_disabled,
@@ -252,8 +258,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         port=_get(env, "PORT", _int_at_least(1), 8000),
         db_pool_size=_get(env, "DB_POOL_SIZE", _int_at_least(1), 10),
         db_pool_timeout=_get(env, "DB_POOL_TIMEOUT", _seconds(allow_zero=False), 1.0),
+        request_budget=_get(env, "REQUEST_BUDGET", _seconds(allow_zero=False), 5.0),
         db_connect_timeout=_get(env, "DB_CONNECT_TIMEOUT", _seconds(allow_zero=False), 3.0),
         db_statement_timeout_ms=_get(env, "DB_STATEMENT_TIMEOUT_MS", _int_at_least(0), 5000),
+        score_async_commit=_get(env, "SCORE_ASYNC_COMMIT", _bool, False),
+        coalesce_rescores=_get(env, "COALESCE_RESCORES", _bool, True),
         siwe_jwt_public_key=_get(env, "SIWE_JWT_PUBLIC_KEY", _pem_or_base64),
         human_points_enabled=_get(env, "HUMAN_POINTS_ENABLED", _bool, False),
         human_points_write_enabled=_get(env, "HUMAN_POINTS_WRITE_ENABLED", _bool, False),

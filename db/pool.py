@@ -1,7 +1,11 @@
 """A bounded PostgreSQL connection pool that is safe under gevent.
 
-* At most ``size`` connections exist; a caller waits up to ``acquire_timeout`` seconds for one, then
-  gets :class:`PoolTimeout` (the HTTP layer answers 503 with ``Retry-After``).
+* At most ``size`` connections exist. Inside a request (``db/deadline.py``) a caller waits for one
+  only while its request can still be answered within its budget: waiters are served earliest
+  deadline first (so a request's second statement goes before newcomers), and one whose expected
+  wait (its place in the queue times the recent time a connection is held, over ``size``) would
+  overrun its budget is refused at once. Outside a request a caller waits up to ``acquire_timeout``.
+  Either way a refusal is :class:`PoolTimeout` (the HTTP layer answers 503 with ``Retry-After``).
 * Idle connections are reused last-in first-out, so a quiet service keeps few hot connections.
 * A connection that raised a connection-level error is closed and never handed out again, and every
   other idle connection opened before that failure is dropped too (a server restart breaks them all):
@@ -21,6 +25,8 @@ ordinary thread-safe pool.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -32,12 +38,14 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
+from db import deadline as request_deadline
 from db.metrics import (
     CONNECTIONS_DISCARDED,
     CONNECTIONS_OPENED,
     POOL_ACQUIRE_SECONDS,
     POOL_ACQUIRE_TIMEOUTS,
     POOL_IN_USE,
+    POOL_SHED,
     POOL_SIZE,
     POOL_WAITING,
 )
@@ -138,11 +146,8 @@ class Pool:
         """Check out a connection in autocommit mode (one statement = one transaction)."""
         if self._closed:
             raise DatabaseUnavailable("pool is closed")
-        started = time.perf_counter()
-        if not self._slots.acquire(timeout=self.acquire_timeout):
-            POOL_ACQUIRE_TIMEOUTS.inc()
-            raise PoolTimeout(f"no database connection free within {self.acquire_timeout}s")
-        _ACQUIRED(time.perf_counter() - started)
+        self._acquire_slot()
+        acquired = time.monotonic()
         POOL_IN_USE.inc()
         conn = None
         generation = self._generation
@@ -175,7 +180,26 @@ class Pool:
             elif conn is not None:
                 _close_quietly(conn)
             POOL_IN_USE.dec()
-            self._slots.release()
+            self._slots.release(time.monotonic() - acquired)
+
+    def _acquire_slot(self) -> None:
+        """A connection slot, or PoolTimeout: within the request's budget, or the acquire timeout
+        outside a request."""
+        started = time.monotonic()
+        due = request_deadline.current()
+        if due is None:
+            wait, due = self.acquire_timeout, started + self.acquire_timeout
+        else:  # leave the time to use the connection, as long as connections are held lately
+            wait = due - started - self._slots.hold_time
+        got = self._slots.acquire(wait, due)
+        if got is True:
+            _ACQUIRED(time.monotonic() - started)
+            return
+        if got is _SHED:
+            POOL_SHED.inc()
+            raise PoolTimeout("too busy to answer within the request's time budget")
+        POOL_ACQUIRE_TIMEOUTS.inc()
+        raise PoolTimeout(f"no database connection free within {max(wait, 0):.1f}s")
 
     def _translated(self, exc: psycopg2.Error, conn, generation: int) -> Exception:
         """After a database error in a caller's block: the connection dealt with (closed when it is
@@ -210,27 +234,33 @@ class Pool:
                 _discard(conn, "interrupted")
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[_TransactionCursor]:
+    def transaction(self, durable: bool = True) -> Iterator[_TransactionCursor]:
         """One transaction: commit when the block succeeds, roll back on any exception.
 
         BEGIN travels in the same message as the block's first statement (``BEGIN; <statement>``),
-        which saves a round trip per transaction; COMMIT is sent when the block ends."""
+        which saves a round trip per transaction; COMMIT is sent when the block ends. With
+        ``durable=False`` the commit does not wait for its WAL flush (``SET LOCAL
+        synchronous_commit = off``, sent with the BEGIN): for data that can be derived again only."""
         with self.connection() as conn, conn.cursor() as raw:
-            cur = _TransactionCursor(raw)
+            cur = _TransactionCursor(raw, "BEGIN;\n" if durable else "BEGIN;\n" + _ASYNC_COMMIT)
             yield cur
             if cur.open:
                 raw.execute("COMMIT")
 
     @contextlib.contextmanager
-    def cursor(self) -> Iterator[psycopg2.extensions.cursor]:
-        """A cursor on an autocommit connection, for reads that need no transaction."""
+    def cursor(self, durable: bool = True) -> Iterator[psycopg2.extensions.cursor]:
+        """A cursor on an autocommit connection: each statement is a transaction of its own. With
+        ``durable=False`` each write's commit does not wait for its WAL flush (the statement is sent
+        as ``SET LOCAL synchronous_commit = off; <statement>``, one implicit transaction)."""
         with self.connection() as conn, conn.cursor() as cur:
-            yield cur
+            yield cur if durable else _AsyncCommitCursor(cur)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def ping(self) -> None:
-        with self.cursor() as cur:
+        """SELECT 1, waiting for a connection at most ``acquire_timeout`` even inside a request's
+        longer budget: readiness must answer before its probe gives up."""
+        with request_deadline.at_most(self.acquire_timeout), self.cursor() as cur:
             cur.execute("SELECT 1")
             cur.fetchone()
 
@@ -246,70 +276,139 @@ class Pool:
             _close_quietly(self._idle.popleft()[1])
 
 
-class _FairSlots:
-    """At most ``size`` holders, and waiters served first come, first served: a released slot is
-    handed to the longest waiter, so under overload a newcomer cannot barge past callers that have
-    waited longer (a plain semaphore lets it, and some callers then wait out their whole timeout)."""
+_SHED = object()  # refused at once: the expected wait would overrun the deadline
 
-    def __init__(self, size: int):
+
+class _FairSlots:
+    """At most ``size`` holders; waiters served earliest deadline first.
+
+    A released slot is handed to the waiter with the earliest deadline (for requests with one
+    budget: the one that arrived first), so under overload a newcomer cannot barge past callers that
+    have waited longer, and a request that already holds its place (its second statement) goes
+    before requests that arrived after it. A waiter whose expected wait exceeds its own is refused
+    at once (:data:`_SHED`) rather than after waiting in vain. The expected wait is the number of
+    waiters ahead, plus one, times ``handoff``: a moving average of the time between two slots
+    handed to waiters while the queue lasts, which takes in whatever slows the queue (statements, a
+    CPU shared by many greenlets); never below ``hold_time`` (a moving average of how long a slot is
+    held) over ``size``. It leaves out that waiters ahead come back for their next statement before
+    this one: counting it (twice the wait) refused most requests at 1,000 connections, whose own
+    quick retries then kept the worker busy refusing (docs/benchmarks.md, "Overload"). A waiter
+    woken after its deadline (a busy worker schedules it late) passes the slot on and gives up: its
+    caller could not use it."""
+
+    def __init__(self, size: int, hold_time: float = 0.005):
+        self._size = size
         self._free = size
         self._lock = threading.Lock()
-        self._waiters: deque[threading.Event] = deque()
+        self._waiters: list[tuple[float, int, threading.Event]] = []  # a heap by deadline
+        self._order = itertools.count()
+        self.hold_time = hold_time
+        self.handoff = hold_time / size
+        self._last_handoff: float | None = None  # while the queue lasts
 
-    def acquire(self, timeout: float) -> bool:
+    def acquire(self, timeout: float, due: float):
+        """True once a slot is held; False when ``timeout`` passed; :data:`_SHED` when the wait
+        was not worth starting."""
         with self._lock:
             if self._free > 0 and not self._waiters:
                 self._free -= 1
                 return True
-            waiter = threading.Event()
-            self._waiters.append(waiter)
+            ahead = sum(1 for waiter_due, _, _ in self._waiters if waiter_due <= due)
+            expected = (ahead + 1) * max(self.handoff, self.hold_time / self._size)
+            if timeout <= 0 or expected > timeout:
+                return _SHED
+            entry = (due, next(self._order), threading.Event())
+            heapq.heappush(self._waiters, entry)
+        waiter = entry[2]
         POOL_WAITING.inc()
         try:
-            if waiter.wait(timeout):
-                return True
+            granted = waiter.wait(timeout)
         except BaseException:  # killed while waiting (e.g. a greenlet timeout): leave no trace
-            self._abandon(waiter)
+            self._abandon(entry)
             raise
         finally:
             POOL_WAITING.dec()
-        with self._lock:
-            if waiter.is_set():  # handed a slot just as the wait timed out
-                return True
-            self._waiters.remove(waiter)
+        if not granted:
+            with self._lock:
+                granted = waiter.is_set()  # handed a slot just as the wait timed out
+                if not granted:
+                    self._remove(entry)
+                    return False
+        if time.monotonic() > due:  # scheduled too late to be of use: pass the slot on
+            self.release()
             return False
+        return True
 
-    def _abandon(self, waiter: threading.Event) -> None:
+    def _remove(self, entry) -> None:
+        self._waiters.remove(entry)
+        heapq.heapify(self._waiters)
+
+    def _abandon(self, entry) -> None:
         with self._lock:
-            if not waiter.is_set():
-                self._waiters.remove(waiter)
+            if not entry[2].is_set():
+                self._remove(entry)
                 return
         self.release()  # a slot was handed over but will not be used: pass it on
 
-    def release(self) -> None:
+    def release(self, held: float | None = None) -> None:
         with self._lock:
+            if held is not None:
+                self.hold_time += (held - self.hold_time) * 0.05
             if self._waiters:
-                self._waiters.popleft().set()  # the slot passes to the longest waiter
+                now = time.monotonic()
+                if self._last_handoff is not None:
+                    self.handoff += (now - self._last_handoff - self.handoff) * 0.05
+                self._last_handoff = now
+                heapq.heappop(self._waiters)[2].set()  # the slot passes to the earliest deadline
             else:
+                self._last_handoff = None  # the queue is gone: the next one is timed afresh
                 self._free += 1
 
 
+# Sent in the same message as a statement, so that message's transaction commits without waiting
+# for its WAL flush (a crash may lose its last moments, never corrupt anything).
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit = off;\n"
+
+
 class _TransactionCursor:
-    """A cursor whose first statement also opens the transaction; everything else is the wrapped
-    psycopg2 cursor's (``fetchone``, ``rowcount``, ...)."""
+    """A cursor whose first statement also opens the transaction (``begin`` sent in front of it);
+    everything else is the wrapped psycopg2 cursor's (``fetchone``, ``rowcount``, ...)."""
 
-    __slots__ = ("_cur", "open")
+    __slots__ = ("_cur", "_begin", "open")
 
-    def __init__(self, cur):
+    def __init__(self, cur, begin: str = "BEGIN;\n"):
         self._cur = cur
+        self._begin = begin
         self.open = False  # BEGIN sent
 
     def execute(self, query, vars=None):
         if not self.open:
             self.open = True
             if isinstance(query, str):
-                return self._cur.execute("BEGIN;\n" + query, vars)
-            self._cur.execute("BEGIN")
+                return self._cur.execute(self._begin + query, vars)
+            self._cur.execute(self._begin)
         return self._cur.execute(query, vars)
+
+    def __getattr__(self, name):
+        return getattr(self._cur, name)
+
+    def __iter__(self):
+        return iter(self._cur)
+
+
+class _AsyncCommitCursor:
+    """An autocommit cursor whose every statement commits without waiting for its WAL flush: the
+    setting travels with the statement, and a message of several statements is one implicit
+    transaction, which ``SET LOCAL`` applies to."""
+
+    __slots__ = ("_cur",)
+
+    def __init__(self, cur):
+        self._cur = cur
+
+    def execute(self, query, vars=None):
+        text = query if isinstance(query, str) else query.as_string(self._cur)  # psycopg2.sql too
+        return self._cur.execute(_ASYNC_COMMIT + text, vars)
 
     def __getattr__(self, name):
         return getattr(self._cur, name)

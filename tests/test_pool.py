@@ -7,6 +7,8 @@ import psycopg2.extensions
 import pytest
 import webtest
 
+from db import deadline
+from db.metrics import POOL_SHED
 from db.pool import DatabaseUnavailable, Pool, PoolTimeout, TransactionConflict
 from tests.errors import error
 from tests.tcpproxy import TcpProxy
@@ -34,8 +36,8 @@ def backend_pid(pool):
         return cur.fetchone()[0]
 
 
-def test_pool_exhaustion_gives_fast_503(make_app):
-    services, app = make_app(DB_POOL_SIZE=1, DB_POOL_TIMEOUT=0.3)
+def test_pool_exhaustion_gives_a_503_within_the_request_budget(make_app):
+    services, app = make_app(DB_POOL_SIZE=1, REQUEST_BUDGET=0.3, DB_POOL_TIMEOUT=5)
     client = webtest.TestApp(app)
     with services.pool.connection():  # the only connection is held
         started = time.monotonic()
@@ -257,16 +259,130 @@ def test_a_waiter_killed_while_waiting_does_not_leak_its_place(pool):
         threading.Event.wait = interrupted_wait
         try:
             with pytest.raises(Interrupted):
-                slots.acquire(5)
+                slots.acquire(5, time.monotonic() + 5)
         finally:
             threading.Event.wait = original_wait
         assert not slots._waiters  # its place in the queue is gone
     p.ping()  # and the slot is free
 
     # Handed the slot just before being interrupted: the slot is passed on, not lost.
-    assert slots.acquire(1)
+    assert slots.acquire(1, time.monotonic() + 1) is True
     handed = threading.Event()
     handed.set()
-    slots._abandon(handed)
-    assert slots.acquire(0.1)  # the slot the abandoned waiter got is free again
+    slots._abandon((0.0, 0, handed))
+    assert slots.acquire(0.1, time.monotonic() + 0.1) is True  # the slot the abandoned waiter got is free
     slots.release()
+
+
+# --- the request's time budget -------------------------------------------------------------------
+
+def in_request(budget, fn):
+    """Run ``fn`` as a request with ``budget`` seconds would (db/deadline.py), in this thread."""
+    token = deadline.start(budget)
+    try:
+        return fn()
+    finally:
+        deadline.end(token)
+
+
+def query(p):
+    """A statement on one of ``p``'s connections (not ``ping``, which caps its own wait)."""
+    def run():
+        with p.cursor() as cur:
+            cur.execute("SELECT 1")
+    return run
+
+
+def hold_for(p, seconds):
+    """Hold one of ``p``'s connections for ``seconds`` in another thread; returns once it is held."""
+    held = threading.Event()
+
+    def hold():
+        with p.connection():
+            held.set()
+            time.sleep(seconds)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(5)
+    return t
+
+
+def test_a_request_waits_for_a_connection_as_long_as_its_budget_allows(pool):
+    p = pool(size=1, acquire_timeout=0.05)  # the acquire timeout is for callers outside a request
+    t = hold_for(p, 0.4)
+    started = time.monotonic()
+    in_request(3, query(p))
+    assert 0.3 <= time.monotonic() - started < 3
+    t.join()
+
+
+def test_a_request_gives_up_when_its_budget_is_spent_and_leaves_the_queue(pool):
+    p = pool(size=1, acquire_timeout=5)
+    t = hold_for(p, 1.0)
+    started = time.monotonic()
+    with pytest.raises(PoolTimeout):
+        in_request(0.3, query(p))
+    assert 0.2 <= time.monotonic() - started < 0.6
+    assert not p._slots._waiters
+    t.join()
+    query(p)()
+
+
+def test_a_request_that_cannot_be_served_within_its_budget_is_refused_at_once(pool):
+    """Connections are held 0.5 s lately and three requests wait already: a fourth with a 1 s
+    budget would wait about 2 s, so it is refused without waiting; one with a 10 s budget queues."""
+    p = pool(size=1, acquire_timeout=5)
+    p._slots.hold_time = 0.5
+    t = hold_for(p, 0.6)
+    waiters = [threading.Thread(target=in_request, args=(10, query(p))) for _ in range(3)]
+    for w in waiters:
+        w.start()
+    while len(p._slots._waiters) < 3:
+        time.sleep(0.01)
+    shed_before = POOL_SHED._value.get()
+    started = time.monotonic()
+    with pytest.raises(PoolTimeout, match="time budget"):
+        in_request(1, query(p))
+    assert time.monotonic() - started < 0.1
+    assert POOL_SHED._value.get() == shed_before + 1
+    in_request(10, query(p))  # a budget that covers the queue: served after the others
+    t.join()
+    for w in waiters:
+        w.join()
+
+
+def test_earlier_deadlines_are_served_first(pool):
+    """A request that arrived earlier (its second statement, say) goes before newer ones, whatever
+    the order in which they started waiting."""
+    p = pool(size=1, acquire_timeout=5)
+    order = []
+    t = hold_for(p, 0.3)
+    late = threading.Thread(target=in_request, args=(5, lambda: (query(p)(), order.append("late"))))
+    late.start()
+    while len(p._slots._waiters) < 1:
+        time.sleep(0.01)
+    early = threading.Thread(target=in_request, args=(2, lambda: (query(p)(), order.append("early"))))
+    early.start()  # started waiting second, but its deadline is the earlier one
+    while len(p._slots._waiters) < 2:
+        time.sleep(0.01)
+    for thread in (t, late, early):
+        thread.join()
+    assert order == ["early", "late"]
+
+
+def test_the_budget_ends_with_the_request(make_app):
+    """A keep-alive connection serves many requests on one greenlet: no deadline outlives its request."""
+    services, app = make_app(REQUEST_BUDGET=0.5)
+    webtest.TestApp(app).get("/ready", status=200)
+    assert deadline.current() is None
+
+
+def test_readiness_waits_no_longer_than_the_pool_timeout_inside_a_longer_budget(pool):
+    p = pool(size=1, acquire_timeout=0.2)
+    t = hold_for(p, 1.0)
+    started = time.monotonic()
+    with pytest.raises(PoolTimeout):
+        in_request(5, p.ping)
+    assert time.monotonic() - started < 0.6
+    t.join()

@@ -19,6 +19,7 @@ import orjson
 from app.analytics import UsageRecorder
 from app.api_keys import ApiKeyService
 from app.bans import BanService
+from app.coalesce import Coalescer
 from app.config import Config
 from app.credentials import CredentialVerifier
 from app.embed import EmbedConfig
@@ -83,7 +84,9 @@ def build_services(config: Config) -> Services:
     # A passport has a few to a dozen stamps: remember the registry_stamp rows of a quarter as many
     # passports as stamp rows are cached (an entry is about 100 bytes).
     scoring = ScoringService(pool, verifier, points, multi_nullifier=config.multi_nullifier,
-                             communities=communities, sync_cache_size=config.credential_cache_size // 4)
+                             communities=communities, sync_cache_size=config.credential_cache_size // 4,
+                             async_commit=config.score_async_commit,
+                             coalescer=Coalescer(config.request_budget) if config.coalesce_rescores else None)
     return Services(
         config=config,
         pool=pool,
@@ -200,7 +203,7 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
     services = services or build_services(config)
     app = falcon.App(
         middleware=[
-            RequestContext(config.max_body_bytes, config.max_concurrent_bodies),
+            RequestContext(config.max_body_bytes, config.max_concurrent_bodies, budget=config.request_budget),
             falcon.CORSMiddleware(allow_origins="*", allow_credentials=None),
             ApiKeyUsage(services.usage),
         ],

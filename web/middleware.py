@@ -13,6 +13,7 @@ import falcon
 
 from app.analytics import usage_row
 from app.errors import BadRequest, ServiceError
+from db import deadline as request_deadline
 from web.logs import request_id_var
 from web.metrics import RequestMetrics
 
@@ -29,8 +30,8 @@ class BodiesBusy(ServiceError):
 
 
 class RequestContext:
-    """Request id in and out (``X-Request-ID``), 413 before any body is parsed, body slots, access
-    log and request metrics.
+    """Request id in and out (``X-Request-ID``), the request's time budget (``budget`` seconds,
+    ``db/deadline.py``), 413 before any body is parsed, body slots, access log and request metrics.
 
     A parsed body costs memory in proportion to its size (JSON objects take several times their
     text), so at most ``max_bodies`` requests with a body are handled at once per worker; others
@@ -38,14 +39,16 @@ class RequestContext:
     at most ``max_bodies`` times the largest one, whatever the number of connections (README,
     "Memory of a pod")."""
 
-    def __init__(self, max_body_bytes: int, max_bodies: int = 6, body_wait: float = 5.0):
+    def __init__(self, max_body_bytes: int, max_bodies: int = 6, body_wait: float = 5.0, budget: float = 5.0):
         self.max_body_bytes = max_body_bytes
+        self._budget = budget
         self._body_slots = threading.BoundedSemaphore(max_bodies)
-        self._body_wait = body_wait
+        self._body_wait = min(body_wait, budget)
         self._metrics = RequestMetrics()
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
+        req.context.deadline_token = request_deadline.start(self._budget)
         incoming = req.get_header("X-Request-ID")
         request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         req.context.request_id = request_id
@@ -99,6 +102,9 @@ class RequestContext:
         token = getattr(req.context, "token", None)
         if token is not None:
             request_id_var.reset(token)
+        token = getattr(req.context, "deadline_token", None)
+        if token is not None:
+            request_deadline.end(token)
 
 
 class ApiKeyUsage:

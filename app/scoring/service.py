@@ -26,6 +26,7 @@ from typing import Callable
 from app.addresses import normalize_address
 from app.caches import BoundedCache
 from app.clock import utcnow
+from app.coalesce import Coalescer
 from app.conflicts import ScoringContention, retry_on_conflict
 from app.credentials import CredentialVerifier
 from app.credentials.checks import dedup_nullifiers
@@ -60,8 +61,14 @@ class VerificationBudgetExceeded(ServiceError):
 class ScoringService:
     def __init__(self, pool, verifier: CredentialVerifier, points: human_points.HumanPointsSettings,
                  multi_nullifier: bool = False, clock: Callable[[], datetime] = utcnow,
-                 communities: Communities | None = None, sync_cache_size: int = 10_000):
+                 communities: Communities | None = None, sync_cache_size: int = 10_000,
+                 async_commit: bool = False, coalescer: Coalescer | None = None):
         self._pool = pool
+        self._coalescer = coalescer
+        # SCORE_ASYNC_COMMIT: a rescore's own transaction writes only what a rescore derives again
+        # (score, events, hash links, the passport's stamp copies, points), so it may commit without
+        # waiting for the WAL flush. Stamp writes (score_within, in the caller's transaction) never.
+        self._durable = not async_commit
         self._communities = communities or Communities(pool, ttl=0)
         self._verifier = verifier
         self._points = points
@@ -70,9 +77,17 @@ class ScoringService:
         self._sync = StampSync(sync_cache_size)
 
     def score(self, raw_address: str, lookup: CommunityLookup) -> ScoreResult:
-        """Rescore in a transaction of its own (retried whole on a deadlock)."""
+        """Rescore in a transaction of its own (retried whole on a deadlock); with a coalescer,
+        requests for one address and community that arrive together share a rescore that started
+        after each of them arrived (app/coalesce.py)."""
         address = self.checked_address(raw_address, lookup)
-        return retry_on_conflict(lambda: self._score_once(address, lookup))
+
+        def rescore() -> ScoreResult:
+            return retry_on_conflict(lambda: self._score_once(address, lookup))
+
+        if self._coalescer is None:
+            return rescore()
+        return self._coalescer.run((address, lookup), rescore)
 
     def score_within(self, cur, address: str, lookup: CommunityLookup) -> ScoreResult:
         """Rescore inside the caller's open transaction: the reads see its uncommitted writes (the
@@ -122,14 +137,14 @@ class ScoringService:
         if not plan.writes and not self._points_due(community, result, now):
             # The usual rescore: no hash link changes and no points, so the write is one statement,
             # which is a transaction of its own (no BEGIN/COMMIT round trips).
-            with self._pool.cursor() as cur:
+            with self._pool.cursor(durable=self._durable) as cur:
                 if (context.passport_id is not None
                         and self._sync.holds(context.passport_id, context.stamp_rows, candidates, result)
                         and sql.persist_score(cur, context.passport_id, result.record(), plan.events) is not None):
                     return result
                 self._persist(cur, result, plan.events, candidates)
             return result
-        with self._pool.transaction() as cur:
+        with self._pool.transaction(durable=self._durable) as cur:
             return self._write(cur, community, candidates, links, address, now)
 
     def _write(self, cur, community: Community, candidates: list[Candidate], links: dict[str, Link],
