@@ -9,8 +9,9 @@ committed before its request arrived, and under a burst a key is rescored at mos
 (the running rescore and the next one) instead of once per request.
 
 Waiting is bounded and cannot starve: a request waits for at most the running rescore and then its
-own, each for at most ``wait`` seconds; past that, or when the rescore it joined fails, it rescores
-for itself. Exceptions are never shared (one request's failure, e.g. its time budget, is its own).
+own, for at most ``wait`` seconds in all (the request budget); past that, or when the rescore it
+joined fails, it rescores for itself (and meets its own deadline at the pool). Exceptions are
+never shared (one request's failure, e.g. its time budget, is its own).
 
 ``threading`` primitives: cooperative under gevent's monkey-patching, ordinary otherwise.
 """
@@ -82,7 +83,7 @@ class Coalescer:
             run.done.set()
 
     def _follow(self, run: _Run, fn: Callable[[], T]) -> T:
-        if run.done.wait(self._wait * 2) and run.ok:  # the running rescore, then this one
+        if run.done.wait(self._wait) and run.ok:  # the running rescore, then this one
             _JOINED.inc()
             return run.value
         _ALONE.inc()
