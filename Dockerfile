@@ -92,7 +92,9 @@ COPY gunicorn.conf.py ./
 
 USER 10001:10001
 
-EXPOSE 8000
+# 8000: the service (PORT). 9100: Prometheus metrics, served by the gunicorn
+# master (METRICS_PORT); the Service never routes it.
+EXPOSE 8000 9100
 
 # Docker/compose health check only. Kubernetes ignores it and uses the probes
 # in k8s/deployment.yaml. Uses only the stdlib, because the slim image has no

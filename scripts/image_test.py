@@ -73,8 +73,22 @@ def mounted(image: str):
         mounts.append(target)
 
     try:
-        mount("--bind", source, target=root)
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(root)], check=True)
+        # The root is a tmpfs of mode 755 holding the image's top-level entries, each bound
+        # read-only: some storage drivers (vfs) keep a layer's own directory at mode 700, which a
+        # bind of it would make the container's "/", untraversable for the image's user.
+        mount("-t", "tmpfs", "-o", "mode=0755,size=1m", "tmpfs", target=root)
+        for entry in sorted(pathlib.Path(source).iterdir()):
+            target = root / entry.name
+            if entry.is_symlink():
+                target.symlink_to(os.readlink(entry))
+                continue
+            if entry.is_dir():
+                target.mkdir(mode=entry.stat().st_mode & 0o7777)
+            else:
+                target.touch()
+            mount("--bind", str(entry), target=target)
+            subprocess.run(["mount", "-o", "remount,bind,ro", str(target)], check=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(root)], check=True)
         mount("-t", "proc", "proc", target=root / "proc")
         mount("--rbind", "/dev", target=root / "dev")
         mount("-t", "tmpfs", "-o", "mode=1777,size=64m", "tmpfs", target=root / "dev" / "shm")

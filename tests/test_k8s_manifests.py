@@ -802,7 +802,7 @@ def test_dockerfile_final_stage_is_non_root_and_runs_gunicorn():
     assert health and "/health" in health[-1]
     assert not re.search(r"\b(curl|wget)\b", health[-1]), "slim image has no curl/wget: use Python stdlib"
 
-    assert any(op == "EXPOSE" and "8000" in rest.split() for op, rest in final)
+    assert any(op == "EXPOSE" and {"8000", "9100"} <= set(rest.split()) for op, rest in final)
     workdirs = [rest for op, rest in final if op == "WORKDIR"]
     assert workdirs, "final stage needs a WORKDIR holding gunicorn.conf.py"
     assert any(op == "COPY" and "gunicorn.conf.py" in rest and "--from" not in rest for op, rest in final)
