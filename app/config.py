@@ -35,6 +35,7 @@ class Config:
     request_budget: float = 5.0
     db_connect_timeout: float = 3.0
     db_statement_timeout_ms: int = 5000
+    db_prepared_statements: bool = True
     score_async_commit: bool = False
     coalesce_rescores: bool = True
     siwe_jwt_public_key: str | None = None
@@ -81,6 +82,7 @@ class Config:
             "db_pool_timeout": self.db_pool_timeout,
             "request_budget": self.request_budget,
             "db_statement_timeout_ms": self.db_statement_timeout_ms,
+            "db_prepared_statements": self.db_prepared_statements,
             "score_async_commit": self.score_async_commit,
             "coalesce_rescores": self.coalesce_rescores,
             "ceramic_cache_scorer_id": self.ceramic_cache_scorer_id,
@@ -261,6 +263,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         request_budget=_get(env, "REQUEST_BUDGET", _seconds(allow_zero=False), 5.0),
         db_connect_timeout=_get(env, "DB_CONNECT_TIMEOUT", _seconds(allow_zero=False), 3.0),
         db_statement_timeout_ms=_get(env, "DB_STATEMENT_TIMEOUT_MS", _int_at_least(0), 5000),
+        db_prepared_statements=_get(env, "DB_PREPARED_STATEMENTS", _bool, True),
         score_async_commit=_get(env, "SCORE_ASYNC_COMMIT", _bool, False),
         coalesce_rescores=_get(env, "COALESCE_RESCORES", _bool, True),
         siwe_jwt_public_key=_get(env, "SIWE_JWT_PUBLIC_KEY", _pem_or_base64),

@@ -6,6 +6,9 @@ statement as sent (parameters interpolated, BEGIN and COMMIT where psycopg2 send
 one pgbench script per request, and runs pgbench with all of them at a given concurrency. The
 result is what PostgreSQL alone can do for this workload on this machine.
 
+Statements are recorded as plain SQL (``DB_PREPARED_STATEMENTS=false``): the ceiling of the
+service without prepared statements; with them, PostgreSQL skips the parsing and most planning.
+
 The service also writes an API analytics row per request, in batches (app/analytics.py). So the
 replay also records one batch INSERT of ``--analytics-batch`` rows (default 100: a worker at ~450
 requests/s queues ~90 in the writer's 0.2 s) and runs it once per that many requests (pgbench script
@@ -167,7 +170,10 @@ def main() -> None:
            "INTERNAL_API_KEY": "unused-in-replay", "FF_API_ANALYTICS": "off",
            # A worker reads the key row once per API_KEY_CACHE_TTL (10 s): no steady request reads
            # it, and none of the recorded ones may, however long the capture takes.
-           "API_KEY_CACHE_TTL": "3600"}
+           "API_KEY_CACHE_TTL": "3600",
+           # Statements as plain SQL: a pgbench script has no session of its own to PREPARE in, so
+           # this is the ceiling of the service with DB_PREPARED_STATEMENTS=false.
+           "DB_PREPARED_STATEMENTS": "false"}
     with tempfile.TemporaryDirectory(prefix="pgbench-") as folder:
         files, batch_file = capture(env, manifest, min(args.samples, 128), pathlib.Path(folder),
                                     args.analytics_batch)

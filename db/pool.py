@@ -39,6 +39,7 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from db import deadline as request_deadline
+from db import prepared
 from db.metrics import (
     CONNECTIONS_DISCARDED,
     CONNECTIONS_OPENED,
@@ -89,7 +90,8 @@ def _green_mode() -> bool:
 class Pool:
     def __init__(self, dsn: str, size: int = 10, acquire_timeout: float = 1.0,
                  connect_timeout: float = 3.0, statement_timeout_ms: int = 5000,
-                 application_name: str = "passport-scorer-py", connection_factory=None):
+                 application_name: str = "passport-scorer-py", connection_factory=None,
+                 prepared_statements: bool = False):
         if size < 1:
             raise ValueError("pool size must be >= 1")
         self.size = size
@@ -107,6 +109,7 @@ class Pool:
             self._connect_kwargs["options"] = (
                 f"-c statement_timeout={statement_timeout_ms} "
                 f"-c idle_in_transaction_session_timeout={max(statement_timeout_ms * 2, 10000)}")
+        self._prepared_statements = prepared_statements  # db/prepared.py
         self._slots = _FairSlots(size)
         self._idle: deque[tuple[int, psycopg2.extensions.connection]] = deque()
         self._generation = 0
@@ -125,6 +128,8 @@ class Pool:
             conn = psycopg2.connect(self._dsn, connect_timeout=max(2, round(self.connect_timeout)),
                                     **self._connect_kwargs)
         conn.autocommit = True
+        if self._prepared_statements:
+            prepared.enable(conn)
         CONNECTIONS_OPENED.inc()
         return conn
 

@@ -75,6 +75,7 @@ def build_services(config: Config) -> Services:
         acquire_timeout=config.db_pool_timeout,
         connect_timeout=min(config.db_connect_timeout, config.db_pool_timeout),
         statement_timeout_ms=config.db_statement_timeout_ms,
+        prepared_statements=config.db_prepared_statements,
     )
     verifier = CredentialVerifier(config.trusted_iam_issuers, cache_size=config.credential_cache_size)
     points = HumanPointsSettings(

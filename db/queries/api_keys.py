@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from db.prepared import Statement, execute
+
 
 @dataclass(frozen=True)
 class ApiKeyRow:
@@ -22,12 +24,14 @@ class ApiKeyRow:
         return not self.revoked and (self.expiry_date is None or self.expiry_date > now)
 
 
+BY_PREFIX = Statement("api_key_by_prefix", """
+SELECT id, account_id, hashed_key, hashed_key_sha256, revoked, expiry_date, embed_rate_limit, prefix, rate_limit
+FROM account_accountapikey WHERE prefix = %(prefix)s""")
+
+
 def find_by_prefix(cur, prefix: str) -> ApiKeyRow | None:
     """The key row for ``prefix`` (unique), usable or not: analytics may name an unusable key."""
-    cur.execute(
-        """SELECT id, account_id, hashed_key, hashed_key_sha256, revoked, expiry_date, embed_rate_limit,
-                  prefix, rate_limit
-           FROM account_accountapikey WHERE prefix = %s""", (prefix,))
+    execute(cur, BY_PREFIX, {"prefix": prefix})
     row = cur.fetchone()
     return ApiKeyRow(*row) if row else None
 

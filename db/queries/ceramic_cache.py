@@ -6,6 +6,8 @@ from datetime import datetime
 
 import orjson
 
+from db.prepared import Statement, execute
+
 
 @dataclass(frozen=True)
 class NewRow:
@@ -20,17 +22,16 @@ class NewRow:
 # concurrent writer waits on until this transaction ends (no session-level advisory lock, so nothing
 # pins a connection behind RDS Proxy).
 _LOCK = """INSERT INTO registry_passport (address, community_id) VALUES (%(address)s, %(community_id)s)
-           ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address;
-"""
+           ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address"""
 
 _SOFT_DELETE = """UPDATE ceramic_cache_ceramiccache SET deleted_at = now(), updated_at = now()
-                  WHERE address = %(address)s AND provider = ANY(%(providers)s) AND type = 1
+                  WHERE address = %(address)s AND provider = ANY(%(providers)s::text[]) AND type = 1
                     AND deleted_at IS NULL"""
 
 # The live rows of other providers, as the statement's snapshot sees them: they stay live.
 _KEPT = """kept AS (SELECT 1 FROM ceramic_cache_ceramiccache
                   WHERE address = %(address)s AND type = 1 AND deleted_at IS NULL
-                    AND provider <> ALL(%(providers)s))"""
+                    AND provider <> ALL(%(providers)s::text[]))"""
 
 # The scalar subquery runs the soft delete to completion before the first row is inserted (a
 # data-modifying CTE that nothing waits on would run after the INSERT). Rows this transaction has
@@ -46,6 +47,10 @@ WHERE (SELECT count(*) FROM deleted) >= 0
 ON CONFLICT (type, address, provider) WHERE deleted_at IS NULL DO NOTHING
 RETURNING id, xmin::text::bigint, stamp::text, (SELECT count(*) FROM deleted), (SELECT count(*) FROM kept)"""
 
+LOCK = Statement("lock_passport", _LOCK)
+SOFT_DELETE = Statement("soft_delete_stamps", _SOFT_DELETE)
+REPLACE = Statement("replace_stamps", _REPLACE)
+
 
 def replace_stamps(cur, address: str, community_id: int, providers: list[str], rows: list[NewRow],
                    source_app: int | None, source_scorer_id: int | None) -> tuple[int, int, list[tuple[int, int, str]]]:
@@ -57,13 +62,13 @@ def replace_stamps(cur, address: str, community_id: int, providers: list[str], r
     conflict anyway."""
     params = {"address": address, "community_id": community_id, "providers": providers}
     if not rows:
-        cur.execute(_LOCK + _SOFT_DELETE, params)
+        execute(cur, (LOCK, SOFT_DELETE), params)
         return cur.rowcount, 0, []
     params.update({"app": source_app, "scorer": source_scorer_id,
                    "providers_new": [r.provider for r in rows], "stamps": [r.text for r in rows],
                    "issued": [r.issuance_date for r in rows], "expires": [r.expiration_date for r in rows],
                    "proofs": [r.proof_value for r in rows]})
-    cur.execute(_LOCK + _REPLACE, params)
+    execute(cur, (LOCK, REPLACE), params)
     returned = cur.fetchall()
     deleted, kept = (returned[0][3], returned[0][4]) if returned else (0, 0)
     return deleted, kept, [(row_id, version, text) for row_id, version, text, _, _ in returned]
@@ -79,6 +84,16 @@ _LIVE = """FROM ceramic_cache_ceramiccache cc
            LIMIT %(limit)s"""
 
 
+LIVE_JSON = Statement("live_stamps_json", """
+SELECT coalesce(json_agg(json_build_object('id', cc.id, 'address', cc.address, 'provider', cc.provider,
+                                           'stamp', cc.stamp)
+                         ORDER BY cc.created_at DESC NULLS LAST, cc.id DESC), '[]')::text
+FROM (SELECT cc.id, cc.address, cc.provider, cc.stamp, cc.created_at """ + _LIVE + """) cc""")
+LIVE_KNOWN = Statement("live_stamps_known", """
+SELECT cc.id, cc.provider, CASE WHEN cc.id = ANY(%(known)s::bigint[]) THEN NULL ELSE cc.stamp::text END
+""" + _LIVE)
+
+
 def live_stamps_json(cur, address: str, *, limit: int, known: dict[int, str] | None = None) -> bytes:
     """The address's live, non-revoked V1 stamps (the newest ``limit``) as a JSON array of
     CachedStamp, newest first. The stamps are passed through as the server's JSON text, never
@@ -90,19 +105,12 @@ def live_stamps_json(cur, address: str, *, limit: int, known: dict[int, str] | N
     is assembled here."""
     if known:
         return _assemble(cur, address, known, limit)
-    cur.execute(
-        """SELECT coalesce(json_agg(json_build_object('id', cc.id, 'address', cc.address,
-                                                      'provider', cc.provider, 'stamp', cc.stamp)
-                                    ORDER BY cc.created_at DESC NULLS LAST, cc.id DESC), '[]')::text
-           FROM (SELECT cc.id, cc.address, cc.provider, cc.stamp, cc.created_at """ + _LIVE + """) cc""",
-        {"address": address, "limit": limit})
+    execute(cur, LIVE_JSON, {"address": address, "limit": limit})
     return cur.fetchone()[0].encode()
 
 
 def _assemble(cur, address: str, known: dict[int, str], limit: int) -> bytes:
-    cur.execute(
-        """SELECT cc.id, cc.provider, CASE WHEN cc.id = ANY(%(known)s) THEN NULL ELSE cc.stamp::text END
-           """ + _LIVE, {"address": address, "known": list(known), "limit": limit})
+    execute(cur, LIVE_KNOWN, {"address": address, "known": list(known), "limit": limit})
     items = [orjson.dumps({"id": row_id, "address": address, "provider": provider,
                            "stamp": orjson.Fragment(known[row_id] if text is None else text)})
              for row_id, provider, text in cur.fetchall()]

@@ -21,6 +21,8 @@ from typing import Iterable
 
 import orjson
 
+from db.prepared import Statement, execute
+
 _COMMUNITY = """
 SELECT c.id, c.human_points_program, s.type,
        CASE s.type WHEN 'WEIGHTED_BINARY' THEN bw.weights WHEN 'WEIGHTED' THEN w.weights END::text,
@@ -45,12 +47,12 @@ WHERE {where}
 ORDER BY {order}
 LIMIT 1
 """
-COMMUNITY_BY_ID = _COMMUNITY.format(where="c.id = %(community_id)s", order="c.id")
+COMMUNITY_BY_ID = Statement("community_by_id", _COMMUNITY.format(where="c.id = %(community_id)s", order="c.id"))
 # Python's v2 API: the scorer id may be the community id or its external_scorer_id, and only the
 # API key's account's communities qualify; an external id match wins.
-COMMUNITY_FOR_ACCOUNT = _COMMUNITY.format(
+COMMUNITY_FOR_ACCOUNT = Statement("community_for_account", _COMMUNITY.format(
     where="c.account_id = %(account_id)s AND (c.external_scorer_id = %(ref)s OR c.id = %(community_id)s)",
-    order="(c.external_scorer_id = %(ref)s) DESC NULLS LAST")
+    order="(c.external_scorer_id = %(ref)s) DESC NULLS LAST"))
 
 
 @dataclass
@@ -67,9 +69,9 @@ def load_community(cur, community_id: int | None, *, account_id: int | None = No
                    ref: str | None = None) -> CommunityRow | None:
     """The community's scorer type, weights JSON text, threshold and customization weights."""
     if account_id is None:
-        cur.execute(COMMUNITY_BY_ID, {"community_id": community_id})
+        execute(cur, COMMUNITY_BY_ID, {"community_id": community_id})
     else:
-        cur.execute(COMMUNITY_FOR_ACCOUNT, {"community_id": community_id, "account_id": account_id, "ref": ref})
+        execute(cur, COMMUNITY_FOR_ACCOUNT, {"community_id": community_id, "account_id": account_id, "ref": ref})
     row = cur.fetchone()
     if row is None:
         return None
@@ -88,7 +90,7 @@ def load_community(cur, community_id: int | None, *, account_id: int | None = No
 # * the hash links the address owns in the community. Links are found by nullifier, which only the
 #   checked credentials name, but a stamp that counted before owns its nullifiers' links: in the
 #   usual rescore these are all the links needed, and ``complete_context`` reads any others.
-SCORE_READ = """
+SCORE_READ = Statement("score_read", """
 SELECT (SELECT json_agg(json_build_array(cc.id, cc.xmin::text::bigint, cc.provider,
                                          EXISTS (SELECT 1 FROM ceramic_cache_revocation r
                                                  WHERE r.ceramic_cache_id = cc.id)
@@ -108,7 +110,7 @@ SELECT (SELECT json_agg(json_build_array(cc.id, cc.xmin::text::bigint, cc.provid
         WHERE l.address = %(address)s AND l.community_id + 0 = %(community_id)s)
 FROM (VALUES (1)) AS one
 LEFT JOIN registry_passport p ON p.address = %(address)s AND p.community_id = %(community_id)s
-"""
+""")
 
 
 @dataclass
@@ -120,19 +122,22 @@ class ScoreRead:
 
 
 def read_for_score(cur, address: str, community_id: int) -> ScoreRead:
-    cur.execute(SCORE_READ, {"address": address, "community_id": community_id})
+    execute(cur, SCORE_READ, {"address": address, "community_id": community_id})
     stamps, passport_id, registry, links = cur.fetchone()
     return ScoreRead(stamps or [], passport_id, [(i, v) for i, v in registry or ()], links or [])
 
 
+STAMP_TEXTS = Statement("stamp_texts", "SELECT id, xmin::text::bigint, stamp::text "
+                        "FROM ceramic_cache_ceramiccache WHERE id = ANY(%(ids)s::bigint[])")
+
+
 def stamp_texts(cur, ids: list[int]) -> list[tuple[int, int, str]]:
     """[(cache id, row version, credential JSON text)] of these rows."""
-    cur.execute("SELECT id, xmin::text::bigint, stamp::text FROM ceramic_cache_ceramiccache "
-                "WHERE id = ANY(%s)", (ids,))
+    execute(cur, STAMP_TEXTS, {"ids": ids})
     return cur.fetchall()
 
 
-SCORE_CONTEXT = """
+SCORE_CONTEXT = Statement("score_context", """
 SELECT p.id,
        (SELECT array_agg(ARRAY[s.id, s.xmin::text::bigint] ORDER BY s.id)
         FROM registry_stamp s WHERE s.passport_id = p.id),
@@ -141,7 +146,7 @@ SELECT p.id,
         WHERE l.hash = ANY(%(hashes)s::text[]) AND l.community_id = %(community_id)s)
 FROM (VALUES (1)) AS one
 LEFT JOIN registry_passport p ON p.address = %(address)s AND p.community_id = %(community_id)s
-"""
+""")
 
 
 @dataclass
@@ -153,7 +158,7 @@ class ScoreContext:
 
 def load_score_context(cur, address: str, community_id: int, hashes: Iterable[str]) -> ScoreContext:
     """The passport (if any), its registry_stamp row versions, and the hash links of ``hashes``."""
-    cur.execute(SCORE_CONTEXT, {"address": address, "community_id": community_id, "hashes": list(hashes)})
+    execute(cur, SCORE_CONTEXT, {"address": address, "community_id": community_id, "hashes": list(hashes)})
     passport_id, rows, links = cur.fetchone()
     return ScoreContext(passport_id, [(i, v) for i, v in rows or ()], [tuple(link) for link in links or ()])
 
@@ -178,14 +183,16 @@ def community_exists(cur, community_id: int | None, *, account_id: int | None = 
     return cur.fetchone() is not None
 
 
+HASH_LINKS = Statement("hash_links", "SELECT hash, address, expires_at FROM registry_hashscorerlink "
+                       "WHERE community_id = %(community_id)s AND hash = ANY(%(hashes)s::text[])")
+
+
 def load_hash_links(cur, community_id: int, hashes: Iterable[str]) -> list[tuple[str, str, datetime]]:
-    cur.execute("SELECT hash, address, expires_at FROM registry_hashscorerlink "
-                "WHERE community_id = %s AND hash = ANY(%s)", (community_id, list(hashes)))
+    execute(cur, HASH_LINKS, {"community_id": community_id, "hashes": list(hashes)})
     return cur.fetchall()
 
 
-_WRITE_LINKS = """
-SAVEPOINT lifo;
+WRITE_LINKS = Statement("write_links", """
 WITH inserted AS (
     INSERT INTO registry_hashscorerlink (hash, address, community_id, expires_at)
     SELECT h, a, %(community_id)s, e
@@ -201,7 +208,7 @@ WITH inserted AS (
     RETURNING l.hash
 )
 SELECT count(*) FROM (SELECT hash FROM inserted UNION ALL SELECT hash FROM updated) AS written
-"""
+""")
 
 
 def write_hash_links(cur, address: str, community_id: int, inserts, updates: dict, now: datetime) -> bool:
@@ -210,7 +217,7 @@ def write_hash_links(cur, address: str, community_id: int, inserts, updates: dic
     updates re-check ownership, so a race shows as a short count, never as an error."""
     ordered = sorted(inserts.values(), key=lambda link: link.hash)
     upd = sorted(updates.items())
-    cur.execute(_WRITE_LINKS, {
+    execute(cur, ("SAVEPOINT lifo", WRITE_LINKS), {
         "community_id": community_id, "address": address, "now": now,
         "ins_hash": [link.hash for link in ordered], "ins_address": [link.address for link in ordered],
         "ins_expires": [link.expires_at for link in ordered],
@@ -257,16 +264,17 @@ WHERE (SELECT count(*) FROM ldp) >= 0  -- forces the LDP events first, so their 
 """
 
 # The passport exists and its registry_stamp rows already hold the counted stamps: score and events.
-PERSIST_SCORE = ("WITH passport AS (SELECT id FROM registry_passport WHERE id = %(passport_id)s), "
-                 + _LDP + ", " + _SCORE + _SCU + "RETURNING (data ->> 'pk')::bigint")
+PERSIST_SCORE = Statement("persist_score", "WITH passport AS (SELECT id FROM registry_passport "
+                          "WHERE id = %(passport_id)s), " + _LDP + ", " + _SCORE + _SCU
+                          + "RETURNING (data ->> 'pk')::bigint")
 
-PERSIST_SCORE_AND_STAMPS = """
+PERSIST_SCORE_AND_STAMPS = Statement("persist_score_and_stamps", """
 WITH passport AS (
     INSERT INTO registry_passport (address, community_id) VALUES (%(address)s, %(community_id)s)
     ON CONFLICT (address, community_id) DO UPDATE SET address = EXCLUDED.address
     RETURNING id
 ), counted AS (
-    SELECT cc.provider, cc.stamp FROM ceramic_cache_ceramiccache cc WHERE cc.id = ANY(%(stamp_ids)s)
+    SELECT cc.provider, cc.stamp FROM ceramic_cache_ceramiccache cc WHERE cc.id = ANY(%(stamp_ids)s::bigint[])
 ), current_rows AS MATERIALIZED (
     -- only this passport's rows, through the passport_id index (whatever the statistics say)
     SELECT id, xmin::text::bigint AS version, provider, credential FROM registry_stamp
@@ -288,7 +296,7 @@ WITH passport AS (
 ), """ + _LDP + ", " + _SCORE + _SCU + """RETURNING (data ->> 'pk')::bigint, (SELECT passport_id FROM score),
           (SELECT array_agg(ARRAY[id, version] ORDER BY id)
            FROM (SELECT id, version FROM kept UNION ALL SELECT id, version FROM stamps) AS now_held)
-"""
+""")
 
 
 def _json(value) -> str:
@@ -328,7 +336,7 @@ def _params(record: ScoreRecord, ldp_events: list[dict]) -> dict:
 def persist_score(cur, passport_id: int, record: ScoreRecord, ldp_events: list[dict]) -> int | None:
     """Score, LDP and SCU events of an existing passport whose stamps are already in place; the
     score id, or None if the passport is gone."""
-    cur.execute(PERSIST_SCORE, {**_params(record, ldp_events), "passport_id": passport_id})
+    execute(cur, PERSIST_SCORE, {**_params(record, ldp_events), "passport_id": passport_id})
     row = cur.fetchone()
     return None if row is None else row[0]
 
@@ -342,6 +350,6 @@ class Persisted:
 
 def persist_score_and_stamps(cur, record: ScoreRecord, ldp_events: list[dict]) -> Persisted:
     """Passport, counted stamps, score, LDP and SCU events."""
-    cur.execute(PERSIST_SCORE_AND_STAMPS, {**_params(record, ldp_events), "stamp_ids": record.counted_cache_ids})
+    execute(cur, PERSIST_SCORE_AND_STAMPS, {**_params(record, ldp_events), "stamp_ids": record.counted_cache_ids})
     score_id, passport_id, rows = cur.fetchone()
     return Persisted(score_id, passport_id, [(i, v) for i, v in rows or ()])
