@@ -11,6 +11,7 @@ not being measured is idle.
     git worktree add /tmp/base main                   # the checkout to compare with
     python bench/ab.py --dsn postgresql://.../scorer_bench_... --manifest .bench/manifest-....json \\
         --a /tmp/base [--b .] [--rounds 8] [--seconds 10] [--connections 16] [--sweeps 4] [--addresses 10]
+        [--hot-set 10] [--posts]
 
 Both run on this checkout's virtualenv; gunicorn imports the application from each checkout.
 ``--a-env`` / ``--b-env NAME=VALUE`` (repeatable) add settings to one server: the same checkout
@@ -51,14 +52,15 @@ def summary(name: str, runs: list[dict]) -> str:
             f"; errors {sum(r['errors'] for r in runs)}")
 
 
-def alternate(args, manifest: dict, addresses: int | None) -> dict[str, list[dict]]:
+def alternate(args, manifest: dict, addresses: int | None, posts: pathlib.Path | None = None
+              ) -> dict[str, list[dict]]:
     """``args.rounds`` wrk runs per server, alternated A B, B A, ..., with the database's waits."""
     results: dict[str, list[dict]] = {"A": [], "B": []}
     for i in range(args.rounds):
         for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
             with WaitSampler(args.dsn) as waits:
                 w = run.wrk(manifest, args.connections, args.seconds, base=f"http://127.0.0.1:{PORTS[name]}",
-                            addresses=addresses)
+                            addresses=addresses, posts=posts)
             results[name].append(w)
             print(f"{name}: {w['rps']:.1f} req/s, p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms, "
                   f"errors {w['errors']}, CPU ms/request workers {w['cpu_ms']['workers']:.2f} "
@@ -90,6 +92,8 @@ def main() -> None:
     parser.add_argument("--addresses", type=int, help="wrk over the first N addresses only (a hot set)")
     parser.add_argument("--hot-set", type=int, default=0,
                         help="then the same rounds again over the first N addresses only")
+    parser.add_argument("--posts", action="store_true",
+                        help="then the same rounds again of bulk POSTs (10 stamps) of the seeded payloads")
     parser.add_argument("--sweeps", type=int, default=4, help="warm-up sweeps per server")
     parser.add_argument("--a-env", action="append", default=[], metavar="NAME=VALUE", help="a setting of A")
     parser.add_argument("--b-env", action="append", default=[], metavar="NAME=VALUE", help="a setting of B")
@@ -115,6 +119,11 @@ def main() -> None:
             results = alternate(args, manifest, addresses)
             for name in ("A", "B"):
                 print(summary(f"{name} ({label})", results[name]))
+        if args.posts:
+            posts = run.post_requests(manifest, run.OUT / "ab-posts.tsv")
+            results = alternate(args, manifest, None, posts)
+            for name in ("A", "B"):
+                print(summary(f"{name} (bulk POST)", results[name]))
         for name in ("A", "B"):
             print(f"{name}: worker PSS MB {' '.join(f'{v:.1f}' for v in run.worker_pss(procs[name].pid).values())}")
         vacuumer.stop()

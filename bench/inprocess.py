@@ -10,6 +10,7 @@ This is the steady instrument for changes to the request path: a wrk run on a 2-
 by +-10% between runs, this by a few percent. ``make bench`` remains the measure of the service.
 
     python bench/inprocess.py [--addresses 3000] [--requests 3000] [--greenlets 1] [--endpoint v2]
+                              [--profile FILE]   # then: python -m pstats FILE
 
 ``--endpoint post`` measures the bulk POST of 10 stamps instead (JWT, body parsing, verification of
 the new rows, the write transaction and the rescore), cycling through 200 seeded POST payloads; a
@@ -59,6 +60,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="requests per measured pass")
     parser.add_argument("--greenlets", type=int, default=1, help="concurrent callers")
     parser.add_argument("--endpoint", choices=["v2", "embed", "post"], default="v2")
+    parser.add_argument("--profile", type=pathlib.Path, metavar="FILE",
+                        help="profile the measured passes (cProfile, CPU time) into FILE (pstats)")
     args = parser.parse_args()
 
     admin = server_dsn()
@@ -114,7 +117,17 @@ def measure(dsn: str, manifest: dict, args) -> None:
         return (time.process_time() - cpu) / total * 1000, (time.perf_counter() - started) / total * 1000
 
     one_pass(count)  # every address once: proof cache, scorer config, connections
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        # CPU time, not wall time: under gevent a statement's wall time includes the database's.
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
     passes = [one_pass(args.requests) for _ in range(3)]
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(args.profile))
     services.usage.flush()
     cpu, wall = min(passes)
     sys.stdout = real_stdout

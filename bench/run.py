@@ -143,16 +143,19 @@ def locust(manifest_path: pathlib.Path, users: int, seconds: int, prefix: pathli
         return [row for row in csv.DictReader(f)]
 
 
-def wrk(manifest: dict, connections: int, seconds: int, base: str = BASE, addresses: int | None = None) -> dict:
+def wrk(manifest: dict, connections: int, seconds: int, base: str = BASE, addresses: int | None = None,
+        posts: pathlib.Path | None = None) -> dict:
     """One wrk run on the v2 score path, over the first ``addresses`` seeded addresses (all by
-    default): rates, latencies, errors, and the CPU each process group spent per request (gunicorn
-    workers and PostgreSQL from /proc, wrk from its rusage)."""
+    default), or of bulk POSTs of the payloads in ``posts`` (``post_requests``): rates, latencies,
+    errors, and the CPU each process group spent per request (gunicorn workers and PostgreSQL from
+    /proc, wrk from its rusage)."""
     env = {**os.environ, "BENCH_SCORER": str(manifest["partner_community"]), "BENCH_API_KEY": manifest["api_key"],
-           "BENCH_ADDRESSES": str(addresses or manifest["addresses"])}
+           "BENCH_ADDRESSES": str(addresses or manifest["addresses"]), "BENCH_POSTS": str(posts or "")}
+    script = "bulk_post.lua" if posts else "v2_score.lua"
     before, children_before = cpu_split.snapshot(), resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
-                          "--latency", "-s", str(ROOT / "bench" / "v2_score.lua"), base],
+                          "--latency", "-s", str(ROOT / "bench" / script), base],
                          env=env, capture_output=True, text=True, timeout=seconds + 60).stdout
     elapsed = time.monotonic() - started
     after, children_after = cpu_split.snapshot(), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -173,6 +176,19 @@ def wrk(manifest: dict, connections: int, seconds: int, base: str = BASE, addres
             "cpu_ms": {"workers": (after["gunicorn workers"] - before["gunicorn workers"]) / requests_done * 1000,
                        "postgres": (after["postgres"] - before["postgres"]) / requests_done * 1000,
                        "wrk": wrk_cpu / requests_done * 1000}}
+
+
+def post_requests(manifest: dict, path: pathlib.Path, lifetime: int = 86400) -> pathlib.Path:
+    """The seeded bulk POST payloads as bench/bulk_post.lua reads them: "<JWT>\t<body>" lines."""
+    import jwt
+
+    now = int(time.time())
+    with open(path, "w") as out:
+        for address, entries in manifest["post_payloads"].items():
+            token = jwt.encode({"did": f"did:pkh:eip155:1:{address}", "token_type": "access", "iat": now,
+                                "exp": now + lifetime, "jti": "bench"}, JWT_SECRET, algorithm="HS256")
+            out.write(f"{token}\t{orjson.dumps(entries).decode()}\n")
+    return path
 
 
 def pgbench(dsn: str, manifest_path: pathlib.Path, levels: list[int], seconds: int) -> dict[int, float]:

@@ -2,6 +2,7 @@
 attributes handlers add, to a collector (here a local receiver). Runs the app in a subprocess
 because instrumentation is process-global."""
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ APP_SCRIPT = textwrap.dedent("""
     import falcon, falcon.testing
     from app.config import load_config
     from web.factory import build_services, create_app
+    from web.logs import configure_logging
     from web.telemetry import annotate, shutdown_tracing
 
     class Traced:
@@ -30,6 +32,7 @@ APP_SCRIPT = textwrap.dedent("""
             resp.media = {"ok": True}
 
     config = load_config()
+    configure_logging()  # JSON lines on stdout, as web/wsgi.py sets them up
     services = build_services(config)
     app = create_app(config, services)
     app.add_route("/traced/{scorer_id}/{address}", Traced(services.pool))
@@ -96,6 +99,10 @@ def test_spans_are_exported_with_request_attributes(database_url, world):
     assert (score_spans[0]["address"], score_spans[0]["scorer_id"], score_spans[0]["stamp_count"]) == \
         (address, community, 2)
     assert {service for service, _, _ in Receiver.spans} == {"scorer-under-test"}
+    # with tracing on, log lines carry the ids of the span they were written in
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    traced = [line for line in lines if line.get("route") == "/traced/{scorer_id}/{address}"]
+    assert len(traced) == 1 and len(traced[0]["trace_id"]) == 32 and len(traced[0]["span_id"]) == 16, lines
 
 
 def test_tracing_is_off_without_an_endpoint(make_config):

@@ -16,6 +16,8 @@ class ContextFilter(logging.Filter):
         request_id = request_id_var.get()
         if request_id is not None:
             record.request_id = request_id
+        if not _tracing:  # no span can be recording: skip the context lookup on every line
+            return True
         try:
             ctx = _trace().get_current_span().get_span_context()
             if ctx.is_valid:
@@ -37,6 +39,13 @@ def _trace():
 
 
 _trace_module = None
+_tracing = False
+
+
+def enable_trace_ids() -> None:
+    """Tracing is on in this process (web/telemetry.py): lines carry the current span's ids."""
+    global _tracing
+    _tracing = True
 FORMAT = "%(levelname)s %(name)s %(message)s"
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from opentelemetry import trace
 
+from web.logs import enable_trace_ids
+
 log = logging.getLogger(__name__)
 _provider = None
 
@@ -32,6 +34,7 @@ def init_tracing(config, excluded_urls: str = "/health$,/ready$"):
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     install_instrumentations(excluded_urls)
+    enable_trace_ids()
     _provider = provider
     log.info("tracing enabled")
     return provider

@@ -185,7 +185,8 @@ class ScoringService:
         if unknown and known_only:
             return None  # asked again without known_only: counted then
         ROW_HITS.inc(len(verdicts) - len(unknown))
-        ROW_MISSES.inc(len(unknown))
+        if unknown:  # an update of a metric writes to its memory-mapped file: none for nothing
+            ROW_MISSES.inc(len(unknown))
         over_budget = len(unknown) > MAX_VERIFICATIONS_PER_REQUEST
         unknown = unknown[:MAX_VERIFICATIONS_PER_REQUEST]
         if unknown:
