@@ -187,6 +187,11 @@ class Pool:
             POOL_IN_USE.dec()
             self._slots.release(time.monotonic() - acquired)
 
+    def would_shed(self, budget: float) -> bool:
+        """Whether a request arriving now with ``budget`` seconds would be refused its first
+        connection at once (the web layer asks before it spends anything on the request)."""
+        return self._slots.would_shed(budget - self._slots.hold_time)
+
     def _acquire_slot(self) -> None:
         """A connection slot, or PoolTimeout: within the request's budget, or the acquire timeout
         outside a request."""
@@ -319,8 +324,7 @@ class _FairSlots:
                 self._free -= 1
                 return True
             ahead = sum(1 for waiter_due, _, _ in self._waiters if waiter_due <= due)
-            expected = (ahead + 1) * max(self.handoff, self.hold_time / self._size)
-            if timeout <= 0 or expected > timeout:
+            if self._overruns(ahead, timeout):
                 return _SHED
             entry = (due, next(self._order), threading.Event())
             heapq.heappush(self._waiters, entry)
@@ -343,6 +347,17 @@ class _FairSlots:
             self.release()
             return False
         return True
+
+    def would_shed(self, timeout: float) -> bool:
+        """Whether a newcomer (behind every waiter) that can wait ``timeout`` would be shed."""
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                return False
+            return self._overruns(len(self._waiters), timeout)
+
+    def _overruns(self, ahead: int, timeout: float) -> bool:
+        expected = (ahead + 1) * max(self.handoff, self.hold_time / self._size)
+        return timeout <= 0 or expected > timeout
 
     def _remove(self, entry) -> None:
         self._waiters.remove(entry)

@@ -39,6 +39,7 @@ from resources.scores import InternalScore, V2Score
 from web import errors as http_errors
 from web import telemetry
 from web.middleware import ApiKeyUsage, RequestContext
+from web.shedding import FrontDoor
 
 log = logging.getLogger(__name__)
 OPENAPI = pathlib.Path(__file__).resolve().parent / "openapi.json"
@@ -199,7 +200,9 @@ def served_routes(app: falcon.App) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
-def create_app(config: Config, services: Services | None = None) -> falcon.App:
+def create_app(config: Config, services: Services | None = None) -> FrontDoor:
+    """The WSGI app: Falcon behind the front door (``web/shedding.py``), which refuses requests that
+    could not be answered within their budget before any work is spent on them."""
     telemetry.init_tracing(config)  # must precede falcon.App(): the instrumentor swaps the class
     services = services or build_services(config)
     app = falcon.App(
@@ -249,4 +252,4 @@ def create_app(config: Config, services: Services | None = None) -> falcon.App:
     app.add_route("/ceramic-cache/score/{address}", ceramic_cache.UiScore(*ceramic))
     app.add_route("/ceramic-cache/stamp", ceramic_cache.StampList(*ceramic))
     app.add_route("/ceramic-cache/weights", ceramic_cache.Weights(*ceramic))
-    return app
+    return FrontDoor(app, services.pool, config.request_budget)

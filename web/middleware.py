@@ -19,7 +19,7 @@ from web.metrics import RequestMetrics
 
 access_log = logging.getLogger("access")
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -50,7 +50,7 @@ class RequestContext:
         req.context.started = time.perf_counter()
         req.context.deadline_token = request_deadline.start(self._budget)
         incoming = req.get_header("X-Request-ID")
-        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         req.context.request_id = request_id
         req.context.token = request_id_var.set(request_id)
         resp.set_header("X-Request-ID", request_id)
