@@ -5,9 +5,10 @@ workers), warms it up, then drives the v2 score path with wrk at each level (def
 connections, 30 s each, client timeout 60 s) and reports, per level:
 
 * from wrk: requests/s, the latency distribution over every answer, non-2xx answers, socket errors;
-* from the service's access log (one JSON line per request, its own duration): answers by status,
-  and for each status the p50, p99 and longest duration, so that the 503s' speed and the 2xx' bound
-  can be read apart; how many answers took longer than ``REQUEST_BUDGET``;
+* from the service's access log (one JSON line per request, its own duration): answers by status
+  (refusals at the door and in the handler apart), and for each the p50, p99 and longest duration,
+  so that the 503s' speed and the 2xx' bound can be read apart; how many answers took longer than
+  ``REQUEST_BUDGET``; refusals at the door sent at once and held (web/shedding.py);
 * each worker's PSS at the end of the level.
 
     python bench/overload.py --dsn postgresql://.../scorer_bench_... --manifest .bench/manifest-....json \\
@@ -41,16 +42,19 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
 
 
-def access_log(path: pathlib.Path, offset: int) -> tuple[dict[int, list[float]], int]:
-    """Durations (ms) by status of the v2 requests logged after ``offset``; the new offset."""
-    by_status: dict[int, list[float]] = collections.defaultdict(list)
+def access_log(path: pathlib.Path, offset: int) -> tuple[dict[str, list[float]], int]:
+    """Durations (ms) of the v2 requests logged after ``offset``, by status and, for refusals,
+    where they were refused (at the door, web/shedding.py, or in the handler); the new offset."""
+    by_status: dict[str, list[float]] = collections.defaultdict(list)
     with path.open("rb") as f:
         f.seek(offset)
         for line in f:
             if b'"logger":"access"' not in line or b"/v2/stamps/" not in line:
                 continue
             entry = orjson.loads(line)
-            by_status[entry["status"]].append(entry["duration_ms"])
+            where = (" at the door" if entry["route"] == "<shed>"
+                     else " in the handler" if entry["status"] == 503 else "")
+            by_status[f"{entry['status']}{where}"].append(entry["duration_ms"])
         return by_status, f.tell()
 
 
@@ -99,6 +103,11 @@ def main() -> None:
                 print(f"  status {status}: {len(durations)} ({len(durations) / total * 100:.1f}%), service-side "
                       f"p50 {percentile(durations, 0.5):.0f} ms, p99 {percentile(durations, 0.99):.0f} ms, "
                       f"max {max(durations):.0f} ms, over the {budget_ms / 1000:g} s budget: {over}")
+                if status.endswith("at the door"):
+                    at_once = [d for d in durations if d < 100]
+                    print(f"    at once (a first refusal, or one after Retry-After): {len(at_once)}, p99 "
+                          f"{percentile(at_once, 0.99):.0f} ms; held (the connection asked again sooner): "
+                          f"{len(durations) - len(at_once)}")
             print(f"  worker PSS MB: {' '.join(f'{v:.1f}' for v in run.worker_pss(proc.pid).values())}", flush=True)
     finally:
         proc.terminate()

@@ -377,7 +377,10 @@ class _FairSlots:
             if self._waiters:
                 now = time.monotonic()
                 if self._last_handoff is not None:
-                    self.handoff += (now - self._last_handoff - self.handoff) * 0.05
+                    # One long gap (a stall) moves the average by at most 15%: the queue's pace is
+                    # what the next many waiters will see, not what one did.
+                    gap = min(now - self._last_handoff, 4 * self.handoff)
+                    self.handoff += (gap - self.handoff) * 0.05
                 self._last_handoff = now
                 heapq.heappop(self._waiters)[2].set()  # the slot passes to the earliest deadline
             else:
