@@ -23,9 +23,9 @@ sooner is held until its ``Retry-After`` has passed, and ever longer (up to 4 s)
 doing so. A held connection costs no CPU.
 
 Health, readiness and the OpenAPI document are never refused here. Each refusal gets its access-log
-line (route ``<shed>``) and is counted in the request metrics (route ``unrouted``, status 503), and those of the pool's estimate in
-``scorer_db_pool_shed_total`` too; the application log gets a warning with the count at most once a
-second.
+line (route ``<shed>``) and is counted in the request metrics (route ``unrouted``, status 503); those
+of the pool's estimate also in ``scorer_db_pool_shed_total``. The application log gets a warning
+with the count at most once a second.
 """
 from __future__ import annotations
 
