@@ -80,10 +80,15 @@ def main() -> None:
     budget_ms = float(env.get("REQUEST_BUDGET", "5")) * 1000
     run.OUT.mkdir(exist_ok=True)
     log = run.OUT / "overload.log"
+    vacuumer = None
     proc = run.start_gunicorn(args.dsn, manifest, env, port=PORT, log_name=log.name)
     try:
         print(f"settings {env}; warming up ({args.sweeps} sweeps)", flush=True)
         run.warm_up(manifest, args.sweeps, base=f"http://127.0.0.1:{PORT}")
+        # autovacuum's work, as bench/run.py does it (this machine's server runs with autovacuum off):
+        # the warm-up's dead rows reclaimed and statistics fresh before any measurement.
+        vacuumer = run.Vacuumer(args.dsn)
+        vacuumer.start()
         _, offset = access_log(log, 0)
         for level in args.levels:
             out = wrk(manifest, level, args.seconds)
@@ -110,6 +115,8 @@ def main() -> None:
                           f"{len(durations) - len(at_once)}")
             print(f"  worker PSS MB: {' '.join(f'{v:.1f}' for v in run.worker_pss(proc.pid).values())}", flush=True)
     finally:
+        if vacuumer is not None:
+            vacuumer.stop()
         proc.terminate()
         proc.wait(timeout=120)
 
