@@ -232,10 +232,10 @@ def test_the_overload_report_reads_the_access_log_by_status(tmp_path):
     lines = [{"logger": "access", "route": "/v2/stamps/{scorer_id}/score/{address}", "path": "/v2/stamps/1/score/0x1",
               "status": s, "duration_ms": d} for s, d in [(200, 30.0), (200, 4000.0), (503, 2.0)]]
     lines.append({"logger": "access", "route": "<shed>", "path": "/v2/stamps/1/score/0x2", "status": 503,
-                  "duration_ms": 0.1})
+                  "duration_ms": 0.1, "shed": "pace"})
     log.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines) + b'{"logger":"app","message":"x"}\n')
     by_status, offset = access_log(log, 0)
-    assert by_status == {"200": [30.0, 4000.0], "503 in the handler": [2.0], "503 at the door": [0.1]}
+    assert by_status == {"200": [30.0, 4000.0], "503 in the handler": [2.0], "503 at the door (pace)": [0.1]}
     assert offset == log.stat().st_size
     assert access_log(log, offset)[0] == {}
     assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 3.0

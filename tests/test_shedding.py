@@ -63,7 +63,7 @@ def test_a_request_the_queue_could_not_serve_in_time_is_refused_before_authentic
     assert POOL_SHED._value.get() == pool_shed + 1
     assert shed_count() == counted + 1
     [line] = [r for r in caplog.records if r.name == "access"]
-    assert (line.route, line.status, line.request_id) == ("<shed>", 503, "req-1")
+    assert (line.route, line.status, line.request_id, line.shed) == ("<shed>", 503, "req-1", "queue")
 
 
 def test_health_and_readiness_probes_are_never_refused_at_the_door(crowded):

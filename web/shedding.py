@@ -23,9 +23,10 @@ sooner is held until its ``Retry-After`` has passed, and ever longer (up to 4 s)
 doing so. A held connection costs no CPU.
 
 Health, readiness and the OpenAPI document are never refused here. Each refusal gets its access-log
-line (route ``<shed>``) and is counted in the request metrics (route ``unrouted``, status 503); those
-of the pool's estimate also in ``scorer_db_pool_shed_total``. The application log gets a warning
-with the count at most once a second.
+line (route ``<shed>``; ``shed``: ``pace`` or ``queue``, the estimate that refused it) and is counted
+in the request metrics (route ``unrouted``, status 503); those of the pool's estimate also in
+``scorer_db_pool_shed_total``. The application log gets a warning with the count at most once a
+second.
 """
 from __future__ import annotations
 
@@ -158,9 +159,9 @@ class FrontDoor:
             return self._app(environ, start_response)
         if self._pool.would_shed(self._budget):
             POOL_SHED.inc()
-            return self._refuse(environ, start_response)
+            return self._refuse(environ, start_response, "queue")
         if not self.admission.admit():
-            return self._refuse(environ, start_response)
+            return self._refuse(environ, start_response, "pace")
         try:
             return self._app(environ, start_response)
         finally:
@@ -169,7 +170,7 @@ class FrontDoor:
     def __getattr__(self, name):
         return getattr(self._app, name)
 
-    def _refuse(self, environ, start_response):
+    def _refuse(self, environ, start_response, reason: str):
         started = self._clock()
         delay = self.pacer.delay((environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT")))
         if delay:
@@ -188,7 +189,7 @@ class FrontDoor:
         self._metrics.observe(None, method, 503, seconds)
         access_log.info("request", extra={
             "method": method, "route": "<shed>", "path": environ.get("PATH_INFO", ""), "status": 503,
-            "duration_ms": round(seconds * 1000, 3), "request_id": request_id})
+            "duration_ms": round(seconds * 1000, 3), "request_id": request_id, "shed": reason})
         self._log_now_and_then()
         return [self._body]
 
