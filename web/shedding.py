@@ -95,9 +95,11 @@ class Admission:
     the worker can serve). A newcomer is let in while the requests ahead of it, answered at that
     pace, leave within ``limit`` seconds.
 
-    The pace is the time between answers over windows of ``WINDOW`` seconds of saturation, averaged
-    over windows: a stall (a slow commit, a collection) weighs as much as it lasts, not as one gap
-    among many. Each saturated period is timed afresh (a worker that was slow while its caches were
+    The pace is the time between answers over windows of ``WINDOW`` seconds of saturation, in a
+    moving average over the last second or so of windows, about the time a newcomer would wait: a
+    stall (a slow commit, a collection, the other processes' turn on the CPU) weighs as much as it
+    lasts, not as one gap among many, and one slow window does not refuse the next seconds'
+    requests. Each saturated period is timed afresh (a worker that was slow while its caches were
     cold may be fast now); until its first window is complete every newcomer is let in (the pool's
     estimate still applies)."""
 
@@ -134,7 +136,7 @@ class Admission:
             elapsed = now - self._window_start
             if elapsed >= self.WINDOW:
                 pace = elapsed / self._answers
-                self.interval = pace if self.interval is None else (self.interval + pace) / 2
+                self.interval = pace if self.interval is None else self.interval + (pace - self.interval) * 0.2
                 self._window_start, self._answers = now, 0
 
 
