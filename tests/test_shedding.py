@@ -26,7 +26,7 @@ def crowded(make_app):
         services, app = make_app(DB_POOL_SIZE=1, REQUEST_BUDGET=1, **overrides)
         slots = services.pool._slots
         slots.hold_time = 0.5
-        holder = hold_for(services.pool, 0.8)
+        holder = hold_for(services.pool, 1.5)  # long enough for each test's requests
         waiters = [threading.Thread(target=in_request, args=(10, query(services.pool))) for _ in range(3)]
         for w in waiters:
             w.start()
