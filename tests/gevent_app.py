@@ -1,4 +1,6 @@
 """A factory-built app plus a test-only route that sleeps in PostgreSQL (for the gevent test)."""
+import os
+
 import falcon
 
 from app.config import load_config
@@ -21,3 +23,8 @@ class PgSleep:
 
 
 application.add_route("/test/pg-sleep", PgSleep(services.pool))
+
+if os.environ.get("TEST_DOOR_REFUSES") == "1":
+    # Every request but the probes is refused at the door, as by a worker whose answers are far
+    # too slow for the budget (web/shedding.py): for the test of held refusals on a real worker.
+    application.admission.interval = 1e9

@@ -49,3 +49,26 @@ def test_no_per_connection_limit_when_set_to_zero(database_url):
         with requests.Session() as session:
             headers = {session.get(base + "/health", timeout=5).headers.get("Connection") for _ in range(120)}
     assert headers == {"keep-alive"}
+
+
+def test_a_held_refusal_holds_only_its_own_connection(database_url):
+    """A refusal held at the door (web/shedding.py) sleeps cooperatively: while one connection
+    waits for its held 503, the worker answers others at once."""
+    path = "/v2/stamps/1/score/0x" + "ab" * 20
+    with gunicorn(database_url, TEST_DOOR_REFUSES="1") as base:
+        with requests.Session() as pushy, requests.Session() as other:
+            assert pushy.get(base + path, timeout=5).status_code == 503  # the first: at once
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+                started = time.monotonic()
+                held = executor.submit(lambda: pushy.get(base + path, timeout=5))  # asked again at once
+                time.sleep(0.2)
+                during = []
+                for url in (base + "/health", base + path):
+                    t = time.monotonic()
+                    during.append((other.get(url, timeout=5).status_code, time.monotonic() - t))
+                resp = held.result()
+                held_for = time.monotonic() - started
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "1"
+    assert held_for >= 0.9, f"the second refusal came after {held_for:.2f}s: not held"
+    assert [status for status, _ in during] == [200, 503]
+    assert all(seconds < 0.5 for _, seconds in during), f"the worker stalled during a held refusal: {during}"
