@@ -109,10 +109,17 @@ def pre_fork(server, worker):
 
 
 def post_fork(server, worker):
-    """psycopg2 is a C library gevent cannot patch: make it yield to the hub while it waits."""
+    """psycopg2 is a C library gevent cannot patch: make it yield to the hub while it waits. Each
+    response leaves in one send (web/one_send.py); metric writes skip a system call (web/metrics.py)."""
     from psycogreen.gevent import patch_psycopg
 
     patch_psycopg()
+    from web.one_send import install
+
+    install()
+    from web.metrics import remember_pid
+
+    remember_pid()
 
 
 def pre_request(worker, req):

@@ -28,3 +28,21 @@ if os.environ.get("TEST_DOOR_REFUSES") == "1":
     # Every request but the probes is refused at the door, as by a worker whose answers are far
     # too slow for the budget (web/shedding.py): for the test of held refusals on a real worker.
     application.admission.interval = 1e9
+
+
+class ResponseClass:
+    """The class gunicorn built this request's response with (web/one_send.py installs its own)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"class": req.env["gunicorn.response_class"]}
+
+
+application.add_route("/test/response-class", ResponseClass())
+_app = application
+
+
+def application(environ, start_response):  # noqa: F811 - the factory's app, seen from gunicorn
+    environ["gunicorn.response_class"] = type(getattr(start_response, "__self__", None)).__name__
+    return _app(environ, start_response)
+
+

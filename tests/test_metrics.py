@@ -7,6 +7,7 @@ import os
 import pathlib
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -313,3 +314,39 @@ def test_a_bad_process_setting_stops_gunicorn_with_one_line_and_status_78(databa
     assert done.returncode == 78
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("configuration error: ") and name in lines[0]
+
+
+REMEMBERED_PID_SCRIPT = """
+import os, tempfile
+folder = tempfile.mkdtemp()
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+import web.metrics
+web.metrics.remember_pid()
+from prometheus_client import CollectorRegistry, Counter, multiprocess
+counter = Counter("remembered_total", "a test counter")
+counter.inc()
+child = os.fork()
+if child == 0:  # the pid remembered at the fork names this process's file
+    counter.inc(2)
+    os._exit(0)
+os.waitpid(child, 0)
+other = os.fork()
+if other == 0:  # writes take the remembered pid, not the kernel's
+    web.metrics._pid = 424242
+    counter.inc(4)
+    os._exit(0)
+os.waitpid(other, 0)
+registry = CollectorRegistry()
+multiprocess.MultiProcessCollector(registry, path=folder)
+files = sorted(f"counter_{pid}.db" for pid in (os.getpid(), child, 424242))
+print(sorted(os.listdir(folder)) == files, registry.get_sample_value("remembered_total"))
+"""
+
+
+def test_metric_writes_name_the_process_by_the_pid_remembered_at_its_fork():
+    """gunicorn's workers call remember_pid (web/metrics.py): a write takes the pid remembered at
+    the process's fork instead of asking the kernel, and a forked process still writes a file of its
+    own, so the sum stays right."""
+    out = subprocess.run([sys.executable, "-c", REMEMBERED_PID_SCRIPT], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.split() == ["True", "7.0"], out.stderr
