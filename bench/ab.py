@@ -5,12 +5,14 @@ drifts over minutes (the same code measured 606 and 788 req/s within half an hou
 checkouts are served at the same time, each by gunicorn with the production configuration on a
 port of its own, against one benchmark database, both warmed up; then wrk drives the v2 score path
 of one and then the other, alternating (A B, B A, ...), and the medians are compared. The server
-not being measured is idle.
+not being measured is idle. Each run reports the share of its stamp-row lookups that missed the
+workers' verified-row cache (from each server's metrics port): a comparison of steady states needs
+it near 0, since every miss is a proof verified during the run (6 warm-up sweeps give under 1%).
 
     python bench/run.py --levels 16 --keep            # a seeded database and its manifest
     git worktree add /tmp/base main                   # the checkout to compare with
     python bench/ab.py --dsn postgresql://.../scorer_bench_... --manifest .bench/manifest-....json \\
-        --a /tmp/base [--b .] [--rounds 8] [--seconds 10] [--connections 16] [--sweeps 4] [--addresses 10]
+        --a /tmp/base [--b .] [--rounds 8] [--seconds 10] [--connections 16] [--sweeps 6] [--addresses 10]
         [--hot-set 10] [--posts]
 
 Both run on this checkout's virtualenv; gunicorn imports the application from each checkout.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import re
 import statistics
 import sys
 
@@ -33,12 +36,35 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402
+import requests  # noqa: E402
 
 from bench import run  # noqa: E402
 from bench.vacuum import Vacuumer  # noqa: E402
 from bench.waits import WaitSampler  # noqa: E402
 
 PORTS = {"A": 8771, "B": 8772}
+METRICS_PORTS = {"A": 9771, "B": 9772}
+_ROW_LOOKUP = re.compile(r'^scorer_credential_cache_lookups_total\{cache="row",result="(hit|miss)"\} ([\d.e+]+)$', re.M)
+
+
+def row_lookups(name: str) -> dict[str, float] | None:
+    """The server's verified-row cache lookups so far, {"hit": n, "miss": n}; None without metrics
+    (``METRICS_PORT=0``, or a checkout from before them)."""
+    try:
+        text = requests.get(f"http://127.0.0.1:{METRICS_PORTS[name]}/metrics", timeout=5).text
+    except requests.RequestException:
+        return None
+    found = {result: float(value) for result, value in _ROW_LOOKUP.findall(text)}
+    return found or None
+
+
+def miss_share(before: dict | None, after: dict | None) -> str:
+    """The share of the run's row lookups that missed the workers' cache: proofs verified during the
+    run, which a comparison of steady states must not contain (warm up with enough sweeps)."""
+    if not before or not after:
+        return "n/a"
+    hits, misses = (after.get(k, 0.0) - before.get(k, 0.0) for k in ("hit", "miss"))
+    return f"{misses / (hits + misses) * 100:.1f}%" if hits + misses else "n/a"
 
 
 def summary(name: str, runs: list[dict]) -> str:
@@ -58,13 +84,15 @@ def alternate(args, manifest: dict, addresses: int | None, posts: pathlib.Path |
     results: dict[str, list[dict]] = {"A": [], "B": []}
     for i in range(args.rounds):
         for name in ("A", "B") if i % 2 == 0 else ("B", "A"):
+            lookups = row_lookups(name)
             with WaitSampler(args.dsn) as waits:
                 w = run.wrk(manifest, args.connections, args.seconds, base=f"http://127.0.0.1:{PORTS[name]}",
                             addresses=addresses, posts=posts)
             results[name].append(w)
             print(f"{name}: {w['rps']:.1f} req/s, p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms, "
                   f"errors {w['errors']}, CPU ms/request workers {w['cpu_ms']['workers']:.2f} "
-                  f"/ PostgreSQL {w['cpu_ms']['postgres']:.2f}; waits: {waits.summary(4)}", flush=True)
+                  f"/ PostgreSQL {w['cpu_ms']['postgres']:.2f}; row cache misses "
+                  f"{miss_share(lookups, row_lookups(name))}; waits: {waits.summary(4)}", flush=True)
     return results
 
 
@@ -94,7 +122,9 @@ def main() -> None:
                         help="then the same rounds again over the first N addresses only")
     parser.add_argument("--posts", action="store_true",
                         help="then the same rounds again of bulk POSTs (10 stamps) of the seeded payloads")
-    parser.add_argument("--sweeps", type=int, default=4, help="warm-up sweeps per server")
+    parser.add_argument("--sweeps", type=int, default=6,
+                        help="warm-up sweeps per server (6, as bench/run.py: under 2%% of the addresses "
+                             "then miss a worker's cache; each run reports its row cache misses)")
     parser.add_argument("--a-env", action="append", default=[], metavar="NAME=VALUE", help="a setting of A")
     parser.add_argument("--b-env", action="append", default=[], metavar="NAME=VALUE", help="a setting of B")
     parser.add_argument("--rate-limit", help="set the benchmark API key's rate_limit to this first")
@@ -107,7 +137,8 @@ def main() -> None:
     procs = {}
     try:
         for name, root in (("A", args.a), ("B", args.b)):
-            procs[name] = run.start_gunicorn(args.dsn, manifest, {"GUNICORN_MAX_REQUESTS": "0", **envs[name]},
+            settings = {"GUNICORN_MAX_REQUESTS": "0", "METRICS_PORT": str(METRICS_PORTS[name]), **envs[name]}
+            procs[name] = run.start_gunicorn(args.dsn, manifest, settings,
                                              root=root.resolve(), port=PORTS[name], log_name=f"ab-{name}.log")
             print(f"{name} = {root.resolve()} {envs[name] or ''}: warming up ({args.sweeps} sweeps)", flush=True)
             run.warm_up(manifest, args.sweeps, base=f"http://127.0.0.1:{PORTS[name]}")

@@ -112,7 +112,8 @@ def test_ab_serves_both_checkouts_and_alternates_the_runs(tmp_path):
                              check=True, capture_output=True, text=True, timeout=300).stdout
     finally:
         dbutil.drop_database(dsn)
-    runs = re.findall(r"^([AB]): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms, errors (\d+)", out, re.M)
+    runs = re.findall(r"^([AB]): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms, errors (\d+).*; row cache misses "
+                      r"[\d.]+%; waits", out, re.M)
     assert [name for name, _ in runs] == ["A", "B", "B", "A"] * 2, out  # every address, then the hot set
     assert all(errors == "0" for _, errors in runs), out
     for name in "AB":
