@@ -76,6 +76,9 @@ class BoundedCache(Generic[V]):
 
     __setitem__ = put
 
+    def discard(self, key: Hashable) -> None:
+        self._data.pop(key, None)
+
     def _settle(self) -> None:
         """Bring the dict's table to the size it keeps while full, now, once.
 

@@ -30,3 +30,7 @@ ANALYTICS_ROWS = Counter("scorer_analytics_rows_total", "API usage rows, by outc
 COALESCED = Counter(
     "scorer_rescore_requests_total", "Scoring requests, by the rescore that answered them (app/coalesce.py).",
     ["served_by"])
+# outcome: hit (a remembered rescore still held: one round trip) | stale (the read had changed: scored in
+# full from it); rescores with nothing remembered are not counted (app/scoring/memo.py)
+RESCORE_MEMO = Counter(
+    "scorer_rescore_memo_total", "Rescores of an address with a remembered rescore, by outcome.", ["outcome"])

@@ -45,26 +45,37 @@ from bench.waits import WaitSampler  # noqa: E402
 PORTS = {"A": 8771, "B": 8772}
 METRICS_PORTS = {"A": 9771, "B": 9772}
 _ROW_LOOKUP = re.compile(r'^scorer_credential_cache_lookups_total\{cache="row",result="(hit|miss)"\} ([\d.e+]+)$', re.M)
+_MEMO = re.compile(r'^scorer_rescore_memo_total\{outcome="(hit|stale)"\} ([\d.e+]+)$', re.M)
 
 
 def row_lookups(name: str) -> dict[str, float] | None:
-    """The server's verified-row cache lookups so far, {"hit": n, "miss": n}; None without metrics
-    (``METRICS_PORT=0``, or a checkout from before them)."""
+    """The server's verified-row cache lookups so far, {"hit": n, "miss": n}, and its remembered
+    rescores {"memo hit": n, "memo stale": n}; None without metrics (``METRICS_PORT=0``, or a
+    checkout from before them)."""
     try:
         text = requests.get(f"http://127.0.0.1:{METRICS_PORTS[name]}/metrics", timeout=5).text
     except requests.RequestException:
         return None
     found = {result: float(value) for result, value in _ROW_LOOKUP.findall(text)}
+    found.update({"memo " + outcome: float(value) for outcome, value in _MEMO.findall(text)})
     return found or None
 
 
 def miss_share(before: dict | None, after: dict | None) -> str:
     """The share of the run's row lookups that missed the workers' cache: proofs verified during the
-    run, which a comparison of steady states must not contain (warm up with enough sweeps)."""
+    run, which a comparison of steady states must not contain (warm up with enough sweeps). "none"
+    when the run looked no row up (every rescore answered from the rescore memo)."""
     if not before or not after:
         return "n/a"
     hits, misses = (after.get(k, 0.0) - before.get(k, 0.0) for k in ("hit", "miss"))
-    return f"{misses / (hits + misses) * 100:.1f}%" if hits + misses else "n/a"
+    return f"{misses / (hits + misses) * 100:.1f}%" if hits + misses else "none"
+
+
+def memo_share(before: dict | None, after: dict | None, requests_done: float) -> str:
+    """The share of the run's requests answered from the rescore memo (app/scoring/memo.py)."""
+    if not before or not after or "memo hit" not in after:
+        return "n/a"
+    return f"{(after['memo hit'] - before.get('memo hit', 0.0)) / max(requests_done, 1.0) * 100:.0f}%"
 
 
 def summary(name: str, runs: list[dict]) -> str:
@@ -89,10 +100,11 @@ def alternate(args, manifest: dict, addresses: int | None, posts: pathlib.Path |
                 w = run.wrk(manifest, args.connections, args.seconds, base=f"http://127.0.0.1:{PORTS[name]}",
                             addresses=addresses, posts=posts)
             results[name].append(w)
+            after = row_lookups(name)
             print(f"{name}: {w['rps']:.1f} req/s, p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms, "
                   f"errors {w['errors']}, CPU ms/request workers {w['cpu_ms']['workers']:.2f} "
-                  f"/ PostgreSQL {w['cpu_ms']['postgres']:.2f}; row cache misses "
-                  f"{miss_share(lookups, row_lookups(name))}; waits: {waits.summary(4)}", flush=True)
+                  f"/ PostgreSQL {w['cpu_ms']['postgres']:.2f}; row cache misses {miss_share(lookups, after)}, "
+                  f"memo hits {memo_share(lookups, after, w['requests'])}; waits: {waits.summary(4)}", flush=True)
     return results
 
 

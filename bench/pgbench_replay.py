@@ -6,6 +6,9 @@ statement as sent (parameters interpolated, BEGIN and COMMIT where psycopg2 send
 one pgbench script per request, and runs pgbench with all of them at a given concurrency. The
 result is what PostgreSQL alone can do for this workload on this machine.
 
+With ``SCORE_MEMO_SIZE=0`` the recorded request is a full rescore (the read, then the persist),
+what a worker answers for an address it does not remember.
+
 Statements are recorded as plain SQL (``DB_PREPARED_STATEMENTS=false``): the ceiling of the
 service without prepared statements; with them, PostgreSQL skips the parsing and most planning.
 
@@ -108,9 +111,11 @@ def capture(env: dict, manifest: dict, samples: int, folder: pathlib.Path,
         key = services.api_keys.authenticate(manifest["api_key"])
         lookup = CommunityLookup.for_account(str(manifest["partner_community"]), key.account_id)
         for n, i in enumerate(random.sample(range(1, manifest["addresses"] + 1), samples)):
-            # Once unrecorded, as the service has seen the address before (warm caches: the
-            # steady-state request, as in the load runs after their warm-up).
-            services.scoring.score(address(i), lookup)
+            # Twice unrecorded, as the service has seen the address before (warm caches: the
+            # steady-state request, as in the load runs after their warm-up): with the rescore memo
+            # on, a remembered address's rescore, one statement (app/scoring/memo.py).
+            for _ in range(2):
+                services.scoring.score(address(i), lookup)
             RecordingConnection.statements = []
             key = services.api_keys.authenticate(manifest["api_key"])
             result = services.scoring.score(address(i), lookup)

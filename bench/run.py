@@ -170,7 +170,7 @@ def wrk(manifest: dict, connections: int, seconds: int, base: str = BASE, addres
     requests_done = max(rps * elapsed, 1.0)
     wrk_cpu = (children_after.ru_utime + children_after.ru_stime
                - children_before.ru_utime - children_before.ru_stime)
-    return {"rps": rps, "p50": ms("50%"), "p90": ms("90%"), "p99": ms("99%"),
+    return {"rps": rps, "p50": ms("50%"), "p90": ms("90%"), "p99": ms("99%"), "requests": requests_done,
             "errors": (int(errors.group(1)) if errors else 0) + (sum(map(int, socket_errors.groups()))
                                                                   if socket_errors else 0),
             "cpu_ms": {"workers": (after["gunicorn workers"] - before["gunicorn workers"]) / requests_done * 1000,

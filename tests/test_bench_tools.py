@@ -82,22 +82,31 @@ def test_inprocess_measurement_runs_and_reports_cpu_per_request(endpoint, expect
 @pytest.mark.skipif(shutil.which("pgbench") is None, reason="pgbench is not installed")
 def test_replay_captures_the_steady_state_request_and_each_round_trip(tmp_path):
     """The ceiling replays warm requests (no credential fetch, no stamp copy, no API key read, the
-    addresses own their links): two round trips."""
+    addresses own their links): one statement with the rescore memo, two round trips without."""
     dsn = dbutil.create_database("bench_replay")
+    outs = {}
     try:
         manifest_path = seed_small(dsn, tmp_path)
-        out = subprocess.run([sys.executable, str(ROOT / "bench" / "pgbench_replay.py"), "--dsn", dsn,
-                              "--manifest", str(manifest_path), "--clients", "2", "--seconds", "1",
-                              "--samples", "5", "--per-round-trip"],
-                             check=True, capture_output=True, text=True, timeout=120).stdout
+        for memo in ("5000", "0"):
+            outs[memo] = subprocess.run(
+                [sys.executable, str(ROOT / "bench" / "pgbench_replay.py"), "--dsn", dsn,
+                 "--manifest", str(manifest_path), "--clients", "2", "--seconds", "1",
+                 "--samples", "5", "--per-round-trip"], env={**os.environ, "SCORE_MEMO_SIZE": memo},
+                check=True, capture_output=True, text=True, timeout=120).stdout
     finally:
         dbutil.drop_database(dsn)
-    assert re.search(r"SQL and 1/100 of an analytics INSERT of 100 rows: 2 clients: \d+\.\d+ requests/s", out), out
-    trips = re.findall(r"round trip (\d) \(5 scripts, 2 clients\): [\d.]+/s, ~[\d.]+ ms CPU: (.*)\.\.\.$", out, re.M)
-    assert [int(k) for k, _ in trips] == [1, 2], out
-    starts = [text for _, text in trips]
-    assert starts[0].startswith("SELECT (SELECT json_agg(json_build_array(cc.id")  # stamp rows, passport, links
-    assert starts[1].startswith("WITH passport AS (SELECT id FROM registry_passport WHERE id =")
+    for memo, out in outs.items():
+        assert re.search(r"SQL and 1/100 of an analytics INSERT of 100 rows: 2 clients: \d+\.\d+ requests/s", out), out
+        trips = re.findall(r"round trip (\d) \(5 scripts, 2 clients\): [\d.]+/s, ~[\d.]+ ms CPU: (.*)\.\.\.$", out,
+                           re.M)
+        starts = [text for _, text in trips]
+        if memo == "0":
+            assert [int(k) for k, _ in trips] == [1, 2], out
+            assert starts[0].startswith("SELECT rd.*, md5(")  # stamp rows, passport, links, their digest
+            assert starts[1].startswith("WITH passport AS (SELECT id FROM registry_passport WHERE id =")
+        else:
+            assert [int(k) for k, _ in trips] == [1], out
+            assert starts[0].startswith("WITH memo_read AS MATERIALIZED (SELECT rd.*, md5(")
 
 
 @pytest.mark.slow
@@ -113,7 +122,7 @@ def test_ab_serves_both_checkouts_and_alternates_the_runs(tmp_path):
     finally:
         dbutil.drop_database(dsn)
     runs = re.findall(r"^([AB]): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms, errors (\d+).*; row cache misses "
-                      r"[\d.]+%; waits", out, re.M)
+                      r"(?:[\d.]+%|none), memo hits \d+%; waits", out, re.M)
     assert [name for name, _ in runs] == ["A", "B", "B", "A"] * 2, out  # every address, then the hot set
     assert all(errors == "0" for _, errors in runs), out
     for name in "AB":

@@ -87,7 +87,7 @@ def build_services(config: Config) -> Services:
     # passports as stamp rows are cached (an entry is about 100 bytes).
     scoring = ScoringService(pool, verifier, points, multi_nullifier=config.multi_nullifier,
                              communities=communities, sync_cache_size=config.credential_cache_size // 4,
-                             async_commit=config.score_async_commit,
+                             async_commit=config.score_async_commit, memo_size=config.score_memo_size,
                              coalescer=Coalescer(config.request_budget) if config.coalesce_rescores else None)
     return Services(
         config=config,

@@ -158,6 +158,7 @@ class CredentialVerifier:
             raise TypeError("trusted_issuers must be an iterable of DIDs, not one string")
         self.now = now
         self.max_bytes = max_bytes
+        self.generation = 0  # counts changes of the trusted issuers (remembered rescores compare it)
         # proof results (bytes digest keys) and stored row versions (``row_key`` int keys): valid
         # ones in ``cache``, the others in ``failures`` (a tenth of the size)
         self.cache: BoundedCache[str | None] = BoundedCache(cache_size)
@@ -172,6 +173,7 @@ class CredentialVerifier:
     def trusted_issuers(self, issuers: Iterable[str]) -> None:
         # Row entries hold issuer-trust verdicts: a new list starts from an empty cache.
         self._trusted_issuers = frozenset(i for i in issuers if isinstance(i, str))
+        self.generation += 1
         self.cache.clear()
         self.failures.clear()
 

@@ -6,6 +6,7 @@ reading them is the most expensive statement of a score to plan. A short time-to
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class Community:
     human_points_program: bool
     weights: Weights
     threshold: Decimal
+    config: str = ""   # a digest of everything above but the id, as read (app/scoring/memo.py)
 
 
 class Communities:
@@ -98,4 +100,6 @@ class Communities:
         except (WeightError, ValueError) as exc:
             log.error("community %s has unreadable weights: %s", row.community_id, exc)
             raise ScoringFailed() from None
-        return Community(row.community_id, row.human_points_program, weights, Decimal(row.threshold))
+        config = hashlib.blake2b(repr((row.human_points_program, row.scorer_type, row.weights_json,
+                                       str(row.threshold), row.overlay)).encode(), digest_size=16).hexdigest()
+        return Community(row.community_id, row.human_points_program, weights, Decimal(row.threshold), config)

@@ -40,7 +40,9 @@ class ScoreResult:
     stamps: dict[str, dict]            # provider -> {"score", "dedup", "expiration_date"}
     stamp_scores: dict[str, float]     # counted providers -> weight
     counted_cache_ids: list[int]       # ceramic-cache rows of the counted stamps
-    counted_nullifiers: dict[str, tuple[str, ...]]  # counted provider -> its raw nullifiers
+    # counted provider -> its raw nullifiers (for human points); None in a remembered rescore
+    # (app/scoring/memo.py), which is never one with points due
+    counted_nullifiers: dict[str, tuple[str, ...]] | None
 
     @property
     def passing(self) -> bool:

@@ -1,5 +1,8 @@
 """Score an address for a community: the one domain function behind every endpoint that scores.
 
+0. An address whose last rescore in this worker changed nothing but the timestamp is remembered
+   (app/scoring/memo.py): its rescore is one statement that reads and, if the read is unchanged,
+   writes the score and SCU event; the worker answers from the memo. Otherwise, from that read:
 1. The community's scorer config and customization weights (cached for a few seconds), then one
    read: the address's live V1 stamp rows (latest per provider, not revoked) by id and row
    version, its passport, the versions of its ``registry_stamp`` rows, and the hash links it owns.
@@ -10,7 +13,8 @@
    rescore); the LIFO plan and the score, computed in memory.
 4. When no hash link must change and no points are due (the usual rescore), the write is one
    statement: the score and events, plus the passport's stamps unless this worker wrote exactly
-   those ``registry_stamp`` row versions for exactly these stamps (``StampSync``).
+   those ``registry_stamp`` row versions for exactly these stamps (``StampSync``). A rescore
+   scored from its first read, with every counted nullifier's link its own, is remembered (0.).
 5. Otherwise one transaction: LIFO hash links (conditional writes; replanned on a concurrent claim),
    passport, stamps, score and events, human points when enabled, commit.
 A deadlock or serialization failure retries the whole score from the read.
@@ -36,6 +40,7 @@ from app.metrics import CONTENTION_FAILURES, TRANSACTION_RETRIES
 from app.scoring import human_points
 from app.scoring.communities import Communities, Community, CommunityLookup, ScoringFailed
 from app.scoring.dedup import Candidate, Link, plan_lifo
+from app.scoring.memo import RescoreMemo
 from app.scoring.result import ScoreResult, compute_score
 from app.scoring.weights import WeightError
 from db.queries import human_points as human_points_sql
@@ -62,8 +67,9 @@ class ScoringService:
     def __init__(self, pool, verifier: CredentialVerifier, points: human_points.HumanPointsSettings,
                  multi_nullifier: bool = False, clock: Callable[[], datetime] = utcnow,
                  communities: Communities | None = None, sync_cache_size: int = 10_000,
-                 async_commit: bool = False, coalescer: Coalescer | None = None):
+                 async_commit: bool = False, coalescer: Coalescer | None = None, memo_size: int = 5_000):
         self._pool = pool
+        self._memo = RescoreMemo(memo_size)
         self._coalescer = coalescer
         # SCORE_ASYNC_COMMIT: a rescore's own transaction writes only what a rescore derives again
         # (score, events, hash links, the passport's stamp copies, points), so it may commit without
@@ -118,15 +124,32 @@ class ScoringService:
 
     def _score_once(self, address: str, lookup: CommunityLookup) -> ScoreResult:
         community = self._communities.get(lookup)
+        read = None
+        recalled = self._memo.recall(community, address, self._verifier.generation, self._verifier.now_aware(),
+                                     self._clock())
+        if recalled is not None and not self._points_due(community, recalled.result,
+                                                         recalled.result.last_score_timestamp):
+            # Nothing changed since the remembered rescore if the read's digest is the same: then
+            # this one statement wrote the score, else it wrote nothing and its read is scored below.
+            with self._pool.cursor(durable=self._durable) as cur:
+                read, score_id = sql.read_and_persist_if(cur, recalled.digest, recalled.passport_id,
+                                                         recalled.result.record())
+            self._memo.answered(community, address, hit=score_id is not None)
+            if score_id is not None:
+                return recalled.result
         # Credentials are checked before anything is written. When every row is known (the usual
         # case) one read brings the stamp rows and the rest of the context; otherwise no connection
         # is held while the CPU verifies proofs, and passport and links are read afresh after.
         context = None
         with self._pool.cursor() as cur:
-            read = sql.read_for_score(cur, address, community.id)
+            if read is None:
+                read = sql.read_for_score(cur, address, community.id)
             candidates = self._valid_stamps(read.stamp_rows, address, cur, known_only=True)
             if candidates is not None:
                 context = sql.complete_context(cur, read, community.id, _hashes(candidates))
+        # Remembered below only if scored from this one read alone: every row known, every link
+        # owned by the address (app/scoring/memo.py).
+        from_read = context is not None and _hashes(candidates).issubset(link[0] for link in read.owned_links)
         if context is None:
             candidates = self._valid_stamps(read.stamp_rows, address)
             with self._pool.cursor() as cur:
@@ -141,6 +164,9 @@ class ScoringService:
                 if (context.passport_id is not None
                         and self._sync.holds(context.passport_id, context.stamp_rows, candidates, result)
                         and sql.persist_score(cur, context.passport_id, result.record(), plan.events) is not None):
+                    if from_read and not plan.deduped:
+                        self._memo.remember(community, address, self._verifier.generation, read.digest,
+                                            context.passport_id, plan.valid)
                     return result
                 self._persist(cur, result, plan.events, candidates)
             return result

@@ -90,7 +90,7 @@ def load_community(cur, community_id: int | None, *, account_id: int | None = No
 # * the hash links the address owns in the community. Links are found by nullifier, which only the
 #   checked credentials name, but a stamp that counted before owns its nullifiers' links: in the
 #   usual rescore these are all the links needed, and ``complete_context`` reads any others.
-SCORE_READ = Statement("score_read", """
+_READ = """
 SELECT (SELECT json_agg(json_build_array(cc.id, cc.xmin::text::bigint, cc.provider,
                                          EXISTS (SELECT 1 FROM ceramic_cache_revocation r
                                                  WHERE r.ceramic_cache_id = cc.id)
@@ -105,12 +105,21 @@ SELECT (SELECT json_agg(json_build_array(cc.id, cc.xmin::text::bigint, cc.provid
        -- "+ 0" keeps the planner on the address index: with the community's index it ANDs a
        -- bitmap of every link of the community (100,000 in the benchmark, 3 ms) whenever the
        -- statistics underestimate how many that is.
-       (SELECT json_agg(json_build_array(l.hash, l.address, l.expires_at))
+       (SELECT json_agg(json_build_array(l.hash, l.address, l.expires_at) ORDER BY l.hash)
         FROM registry_hashscorerlink l
         WHERE l.address = %(address)s AND l.community_id + 0 = %(community_id)s)
 FROM (VALUES (1)) AS one
 LEFT JOIN registry_passport p ON p.address = %(address)s AND p.community_id = %(community_id)s
-""")
+"""
+# The read's digest: the memo of a rescore (app/scoring/memo.py) is valid while the same read gives
+# the same digest. Every part is spelled out (coalesce) so that no two different reads concatenate
+# to the same text.
+_DIGEST = """md5(coalesce(rd.stamps::text, '-') || '|' || coalesce(rd.passport_id::text, '-') || '|'
+           || coalesce(rd.registry::text, '-') || '|' || coalesce(rd.links::text, '-'))"""
+# OFFSET 0 keeps the read a subquery of its own: pulled up, each of its aggregates would run twice.
+_READ_WITH_DIGEST = (f"SELECT rd.*, {_DIGEST} AS digest "
+                     f"FROM ({_READ} OFFSET 0) AS rd(stamps, passport_id, registry, links)")
+SCORE_READ = Statement("score_read", _READ_WITH_DIGEST)
 
 
 @dataclass
@@ -119,12 +128,17 @@ class ScoreRead:
     passport_id: int | None
     registry_rows: list[tuple[int, int]]       # (id, version) of the passport's registry_stamp rows
     owned_links: list[list]                    # [hash, address, expires_at ISO text] owned by the address
+    digest: str                                # md5 of all of the above, as read
 
 
 def read_for_score(cur, address: str, community_id: int) -> ScoreRead:
     execute(cur, SCORE_READ, {"address": address, "community_id": community_id})
-    stamps, passport_id, registry, links = cur.fetchone()
-    return ScoreRead(stamps or [], passport_id, [(i, v) for i, v in registry or ()], links or [])
+    return _score_read(cur.fetchone())
+
+
+def _score_read(row) -> ScoreRead:
+    stamps, passport_id, registry, links, digest = row[:5]
+    return ScoreRead(stamps or [], passport_id, [(i, v) for i, v in registry or ()], links or [], digest)
 
 
 STAMP_TEXTS = Statement("stamp_texts", "SELECT id, xmin::text::bigint, stamp::text "
@@ -268,6 +282,17 @@ PERSIST_SCORE = Statement("persist_score", "WITH passport AS (SELECT id FROM reg
                           "WHERE id = %(passport_id)s), " + _LDP + ", " + _SCORE + _SCU
                           + "RETURNING (data ->> 'pk')::bigint")
 
+# A remembered rescore in one round trip (app/scoring/memo.py): the read as SCORE_READ, and, only
+# when its digest is the memo's, persist_score's writes. The read comes back either way, with the
+# new score's id, or NULL when nothing was written (the caller then scores from this read).
+READ_AND_PERSIST_IF = Statement("read_and_persist_if", f"""
+WITH memo_read AS MATERIALIZED ({_READ_WITH_DIGEST}),
+passport AS (SELECT id FROM registry_passport
+             WHERE id = %(passport_id)s AND (SELECT digest FROM memo_read) = %(digest)s),
+{_LDP}, {_SCORE}, scu AS ({_SCU} RETURNING (data ->> 'pk')::bigint AS pk)
+SELECT memo_read.*, (SELECT pk FROM scu) FROM memo_read
+""")
+
 PERSIST_SCORE_AND_STAMPS = Statement("persist_score_and_stamps", """
 WITH passport AS (
     INSERT INTO registry_passport (address, community_id) VALUES (%(address)s, %(community_id)s)
@@ -339,6 +364,14 @@ def persist_score(cur, passport_id: int, record: ScoreRecord, ldp_events: list[d
     execute(cur, PERSIST_SCORE, {**_params(record, ldp_events), "passport_id": passport_id})
     row = cur.fetchone()
     return None if row is None else row[0]
+
+
+def read_and_persist_if(cur, digest: str, passport_id: int, record: ScoreRecord) -> tuple[ScoreRead, int | None]:
+    """The score read, and the score and SCU event of ``record`` written if the read's digest is
+    ``digest`` (no LDP events: a remembered rescore has none); the score id, or None if not."""
+    execute(cur, READ_AND_PERSIST_IF, {**_params(record, []), "passport_id": passport_id, "digest": digest})
+    row = cur.fetchone()
+    return _score_read(row), row[5]
 
 
 @dataclass

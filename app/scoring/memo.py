@@ -1,0 +1,100 @@
+"""What a worker remembers of unchanged rescores, so that the next one takes one round trip.
+
+Most rescores change nothing but the score's timestamp: the same stamp rows, every counted stamp
+owning its nullifiers' hash links, no link or ``registry_stamp`` row to write, no human points due.
+Such a rescore is remembered per (community, address): the digest of the read it was computed from
+(``SCORE_READ``, db/queries/scoring.py) and the stamps that counted (row id, provider, expiry). The
+next rescore of that address sends the read and the write in one statement
+(``READ_AND_PERSIST_IF``): PostgreSQL writes the score and its SCU event only if the read's digest
+is the remembered one, and the worker answers with the score of the remembered stamps at the new
+time, without checking the stamps or planning the links again.
+
+Why the same digest means the same answer: the read names every input of a score by version (each
+stamp row's id, ``xmin`` and revocation, the passport, its ``registry_stamp`` rows' ``xmin``, the
+content of the hash links the address owns), and any write gives a row a new ``xmin``. The other
+inputs are compared in the worker: the scorer's configuration (``Community.config``), the
+verifier's trusted issuers (``CredentialVerifier.generation``) and the clock (a rescore is recalled
+only until the first of its counted stamps expires). A rescore whose stamps clash with another
+address's links, or that needed a row verified, is not remembered. When the digest differs, the
+statement has written nothing and the read it returned is scored as usual.
+
+An entry is a tuple of bytes, arrays, interned provider names and a date, about 1 KB for ten
+stamps, which the garbage collector does not track; a worker holds at most ``SCORE_MEMO_SIZE`` of
+them, the oldest dropped first (README, "Memory of a pod").
+"""
+from __future__ import annotations
+
+import sys
+from array import array
+from datetime import datetime, timedelta, timezone
+
+from app.caches import BoundedCache
+from app.metrics import RESCORE_MEMO
+from app.scoring.dedup import Candidate, Plan
+from app.scoring.result import ScoreResult, compute_score
+
+_HIT, _STALE = RESCORE_MEMO.labels("hit"), RESCORE_MEMO.labels("stale")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+class Recalled:
+    """A remembered rescore that may still hold: what to send, and the answer if it does."""
+
+    __slots__ = ("digest", "passport_id", "result")
+
+    def __init__(self, digest: str, passport_id: int, result: ScoreResult):
+        self.digest = digest
+        self.passport_id = passport_id
+        self.result = result
+
+
+class RescoreMemo:
+    def __init__(self, size: int):
+        self._entries: BoundedCache[tuple] = BoundedCache(size)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def recall(self, community, address: str, issuers: int, now_aware: datetime,
+               timestamp: datetime) -> Recalled | None:
+        """The remembered rescore of ``address`` as a result at ``timestamp``, if one was computed
+        with this scorer configuration and these trusted issuers and its counted stamps are all
+        still unexpired at ``now_aware`` (the verifier's clock); else None."""
+        entry = self._entries.get((community.id, address))
+        if entry is None:
+            return None
+        digest, config, known_issuers, valid_until, passport_id, ids, providers, expiries = entry
+        if config != community.config or known_issuers != issuers or now_aware > valid_until:
+            return None
+        # Candidates enough for the sum: no deduplicated stamp (whose expiration text the answer
+        # would show) and no human points due (which need the nullifiers) in a remembered rescore.
+        counted = [Candidate(cache_id, provider, 0, (), _EPOCH + timedelta(microseconds=expiry), "", ())
+                   for cache_id, provider, expiry in zip(ids, providers, expiries, strict=True)]
+        result = compute_score(Plan(valid=counted), community.weights, community.threshold, address,
+                               community.id, timestamp)
+        result.counted_nullifiers = None
+        return Recalled(digest.hex(), passport_id, result)
+
+    def remember(self, community, address: str, issuers: int, digest: str, passport_id: int,
+                 counted: list[Candidate]) -> None:
+        """Remember a rescore that counted ``counted`` (in the order it summed them), from a read
+        whose digest was ``digest``."""
+        valid_until = min((c.expires_at for c in counted), default=_NEVER)
+        self._entries.put((community.id, address), (
+            bytes.fromhex(digest), community.config, issuers, valid_until, passport_id,
+            array("q", [c.cache_id for c in counted]), tuple(sys.intern(c.provider) for c in counted),
+            array("q", [_micros(c.expires_at) for c in counted])))
+
+    def answered(self, community, address: str, hit: bool) -> None:
+        """Count a recalled rescore's outcome; a stale one is forgotten (the full rescore that
+        follows remembers it again if it can)."""
+        if hit:
+            _HIT.inc()
+        else:
+            _STALE.inc()
+            self._entries.discard((community.id, address))
