@@ -77,20 +77,13 @@ def _logconfig():
 logconfig_dict = _logconfig()
 _metrics_dir = None
 _forks = 0
-_shares = None  # connections held per worker, shared with the workers (web/balance.py)
 
 
 def on_starting(server):
-    """The shared counts that spread connections over the workers (web/balance.py; with more
-    than one worker). A fresh multiprocess directory for the workers' metrics, set before anything
-    imports prometheus-client (it reads the variable once), and the master's metrics endpoint. A
-    port that cannot be bound is logged and the service runs on without metrics."""
-    global _metrics_dir, _shares
-    if _config.worker_balance_ms and server.num_workers > 1:
-        from web.balance import Shares
-
-        # Room for a graceful reload's new workers beside the old ones.
-        _shares = Shares(2 * server.num_workers + 2)
+    """A fresh multiprocess directory for the workers' metrics, set before anything imports
+    prometheus-client (it reads the variable once), and the master's metrics endpoint. A port that
+    cannot be bound is logged and the service runs on without metrics."""
+    global _metrics_dir
     if not _config.metrics_port:
         return
     _metrics_dir = tempfile.mkdtemp(prefix="scorer-metrics-")
@@ -106,11 +99,8 @@ def on_starting(server):
 
 
 def pre_fork(server, worker):
-    """A free slot in the shared connection counts for the new worker. Count the workers started
-    after the first ones: restarts (recycled, timed out, crashed)."""
+    """Count the workers started after the first ones: restarts (recycled, timed out, crashed)."""
     global _forks
-    if _shares is not None:
-        worker.balance_slot = _shares.claim({getattr(w, "balance_slot", None) for w in server.WORKERS.values()})
     _forks += 1
     if _metrics_dir and _forks > server.num_workers:
         from web.metrics import WORKER_RESTARTS
@@ -120,8 +110,7 @@ def pre_fork(server, worker):
 
 def post_fork(server, worker):
     """psycopg2 is a C library gevent cannot patch: make it yield to the hub while it waits. Each
-    response leaves in one send (web/one_send.py); metric writes skip a system call (web/metrics.py);
-    a new connection goes to the worker holding fewer (web/balance.py)."""
+    response leaves in one send (web/one_send.py); metric writes skip a system call (web/metrics.py)."""
     from psycogreen.gevent import patch_psycopg
 
     patch_psycopg()
@@ -131,10 +120,6 @@ def post_fork(server, worker):
     from web.metrics import remember_pid
 
     remember_pid()
-    if _shares is not None:
-        from web.balance import install as balance
-
-        balance(_shares, getattr(worker, "balance_slot", None), _config.worker_balance_ms / 1000)
 
 
 def pre_request(worker, req):
@@ -153,10 +138,8 @@ def worker_exit(server, worker):
 
 
 def child_exit(server, worker):
-    """A dead worker's connections stop counting (web/balance.py), and its live gauges (pool in use,
-    waiting); its counters and histograms join the archive (web/metrics.py)."""
-    if _shares is not None:
-        _shares.leave(getattr(worker, "balance_slot", None))
+    """A dead worker's live gauges (pool in use, waiting) stop counting; its counters and
+    histograms join the archive (web/metrics.py)."""
     if _metrics_dir:
         from web.metrics import retire_worker
 

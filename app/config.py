@@ -69,7 +69,6 @@ class Config:
     max_requests: int = 100_000
     max_requests_jitter: int = 10_000
     keepalive_requests: int = 100
-    worker_balance_ms: int = 2
     forwarded_allow_ips: str = "127.0.0.1"
     control_socket: bool = False
     metrics_port: int = 9100
@@ -104,7 +103,6 @@ class Config:
             "otel_enabled": self.otel_enabled,
             "web_concurrency": self.web_concurrency,
             "worker_connections": self.worker_connections,
-            "worker_balance_ms": self.worker_balance_ms,
             "metrics_port": self.metrics_port,
         }
 
@@ -139,15 +137,6 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
             raise ValueError(f"expected an integer, got {raw!r}") from None
         if value < minimum:
             raise ValueError(f"must be >= {minimum}, got {value}")
-        return value
-    return parse
-
-
-def _milliseconds_up_to(maximum: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        value = _int_at_least(0)(raw)
-        if value > maximum:
-            raise ValueError(f"must be <= {maximum} (milliseconds), got {value}")
         return value
     return parse
 
@@ -310,7 +299,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         max_requests=_get(env, "GUNICORN_MAX_REQUESTS", _int_at_least(0), 100_000),
         max_requests_jitter=_get(env, "GUNICORN_MAX_REQUESTS_JITTER", _int_at_least(0), 10_000),
         keepalive_requests=_get(env, "GUNICORN_KEEPALIVE_REQUESTS", _int_at_least(0), 100),
-        worker_balance_ms=_get(env, "WORKER_BALANCE_MS", _milliseconds_up_to(100), 2),
         forwarded_allow_ips=_get(env, "FORWARDED_ALLOW_IPS", str, "127.0.0.1"),
         control_socket=_get(env, "GUNICORN_CONTROL_SOCKET", _bool, False),
         metrics_port=_get(env, "METRICS_PORT", _port_or_off, 9100),

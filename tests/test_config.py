@@ -40,7 +40,6 @@ def test_defaults_and_types():
     assert config.api_analytics_enabled is False and config.multi_nullifier is False
     assert config.embed_reads_require_key is False
     assert config.max_concurrent_bodies == 6
-    assert config.worker_balance_ms == 2 and load_config(env(WORKER_BALANCE_MS="0")).worker_balance_ms == 0
 
 
 @pytest.mark.parametrize("name", ["DATABASE_URL", "CERAMIC_CACHE_SCORER_ID", "TRUSTED_IAM_ISSUERS"])
@@ -96,8 +95,6 @@ def test_demo_key_settings():
     ("CREDENTIAL_CACHE_SIZE", "many", "CREDENTIAL_CACHE_SIZE is invalid: expected an integer"),
     ("EMBED_READS_REQUIRE_KEY", "sometimes", "EMBED_READS_REQUIRE_KEY is invalid: expected a boolean"),
     ("DEMO_API_SCORER_ID", "-1", "DEMO_API_SCORER_ID is invalid: must be >= 1"),
-    ("WORKER_BALANCE_MS", "500", "WORKER_BALANCE_MS is invalid: must be <= 100 (milliseconds), got 500"),
-    ("WORKER_BALANCE_MS", "-1", "WORKER_BALANCE_MS is invalid: must be >= 0"),
     ("INTERNAL_API_KEY", "change-me", "INTERNAL_API_KEY is invalid: still holds the template placeholder"),
     ("JWT_SECRET", "change-me-please", "JWT_SECRET is invalid: still holds the template placeholder"),
 ])
