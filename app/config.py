@@ -38,7 +38,7 @@ class Config:
     db_prepared_statements: bool = True
     score_async_commit: bool = False
     coalesce_rescores: bool = True
-    score_memo_size: int = 5_000
+    score_memo_size: int = 10_000
     siwe_jwt_public_key: str | None = None
     human_points_enabled: bool = False
     human_points_write_enabled: bool = False
@@ -268,7 +268,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         db_prepared_statements=_get(env, "DB_PREPARED_STATEMENTS", _bool, True),
         score_async_commit=_get(env, "SCORE_ASYNC_COMMIT", _bool, False),
         coalesce_rescores=_get(env, "COALESCE_RESCORES", _bool, True),
-        score_memo_size=_get(env, "SCORE_MEMO_SIZE", _int_at_least(0), 5_000),
+        score_memo_size=_get(env, "SCORE_MEMO_SIZE", _int_at_least(0), 10_000),
         siwe_jwt_public_key=_get(env, "SIWE_JWT_PUBLIC_KEY", _pem_or_base64),
         human_points_enabled=_get(env, "HUMAN_POINTS_ENABLED", _bool, False),
         human_points_write_enabled=_get(env, "HUMAN_POINTS_WRITE_ENABLED", _bool, False),

@@ -40,6 +40,7 @@ def test_defaults_and_types():
     assert config.api_analytics_enabled is False and config.multi_nullifier is False
     assert config.embed_reads_require_key is False
     assert config.max_concurrent_bodies == 6
+    assert config.score_memo_size == 10_000
 
 
 @pytest.mark.parametrize("name", ["DATABASE_URL", "CERAMIC_CACHE_SCORER_ID", "TRUSTED_IAM_ISSUERS"])

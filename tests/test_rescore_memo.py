@@ -233,3 +233,30 @@ def test_a_memo_of_size_zero_remembers_nothing_and_a_small_one_stays_small(world
             assert rescore(off, address, community)[1] == {"hit": 0, "stale": 0}
             rescore(small, address, community)
     assert len(off._memo) == 0 and len(small._memo) == 2
+
+
+def test_an_entry_is_a_few_hundred_bytes_and_a_full_table_of_provider_names_remembers_nothing(
+        world, scorer, monkeypatch):
+    """Ten stamps take one bytes object of a few hundred bytes, keyed by 28 bytes (community id,
+    address): provider names are numbers in the memo's own bounded table."""
+    import sys
+
+    from app.scoring import memo
+
+    community = world.community({f"Provider{i}": 1.0 for i in range(10)}, "3")
+    address = new_address()
+    for i in range(10):
+        world.stamp(address, f"Provider{i}")
+    service = scorer()
+    for _ in range(2):
+        rescore(service, address, community)
+    ((key, entry),) = service._memo._entries._data.items()
+    assert len(key) == 28 and isinstance(entry, bytes) and sys.getsizeof(entry) < 300
+    assert rescore(service, address, community)[1] == {"hit": 1, "stale": 0}
+
+    monkeypatch.setattr(memo, "MAX_PROVIDERS", 10)  # full: the names above fill it
+    other = new_address()
+    world.stamp(other, "Provider0"), world.stamp(other, "Google")
+    for _ in range(3):
+        assert rescore(service, other, community)[1] == {"hit": 0, "stale": 0}
+    assert len(service._memo) == 1

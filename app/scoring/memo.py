@@ -18,14 +18,17 @@ only until the first of its counted stamps expires). A rescore whose stamps clas
 address's links, or that needed a row verified, is not remembered. When the digest differs, the
 statement has written nothing and the read it returned is scored as usual.
 
-An entry is a tuple of bytes, arrays, interned provider names and a date, about 1 KB for ten
-stamps, which the garbage collector does not track; a worker holds at most ``SCORE_MEMO_SIZE`` of
-them, the oldest dropped first (README, "Memory of a pod").
+An entry is one ``bytes`` object keyed by another (the community id and the address's 20 bytes):
+the read's digest, the configuration's, the passport id, the first expiry and the issuers'
+generation, then each counted stamp's row id, expiry and provider (a number in the memo's own table
+of provider names). About 0.4 KB with its key for ten stamps, which the garbage collector does not
+track; a worker holds at most ``SCORE_MEMO_SIZE`` of them, the oldest dropped first (README, "Memory
+of a pod").
 """
 from __future__ import annotations
 
-import sys
-from array import array
+import functools
+import struct
 from datetime import datetime, timedelta, timezone
 
 from app.caches import BoundedCache
@@ -35,7 +38,20 @@ from app.scoring.result import ScoreResult, compute_score
 
 _HIT, _STALE = RESCORE_MEMO.labels("hit"), RESCORE_MEMO.labels("stale")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_NEVER = datetime.max.replace(tzinfo=timezone.utc)
+_NEVER = 2**63 - 1  # the first expiry of a rescore that counted no stamp, in microseconds
+# read digest, config digest, passport id, first expiry (us), trusted issuers' generation
+_HEAD = struct.Struct("<16s16sqqQ")
+MAX_PROVIDERS = 4_096  # names in a memo's table: Passport has a few hundred providers
+
+
+@functools.lru_cache(maxsize=256)
+def _stamps(count: int) -> struct.Struct:
+    """``count`` row ids, then their expiries (us), then their provider numbers."""
+    return struct.Struct(f"<{count}q{count}q{count}H")
+
+
+def _key(community_id: int, address: str) -> bytes:
+    return community_id.to_bytes(8, "little", signed=True) + bytes.fromhex(address[2:])
 
 
 def _micros(moment: datetime) -> int:
@@ -55,7 +71,9 @@ class Recalled:
 
 class RescoreMemo:
     def __init__(self, size: int):
-        self._entries: BoundedCache[tuple] = BoundedCache(size)
+        self._entries: BoundedCache[bytes] = BoundedCache(size)
+        self._names: list[str] = []          # provider names by number
+        self._numbers: dict[str, int] = {}   # and their numbers
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -65,16 +83,20 @@ class RescoreMemo:
         """The remembered rescore of ``address`` as a result at ``timestamp``, if one was computed
         with this scorer configuration and these trusted issuers and its counted stamps are all
         still unexpired at ``now_aware`` (the verifier's clock); else None."""
-        entry = self._entries.get((community.id, address))
+        entry = self._entries.get(_key(community.id, address))
         if entry is None:
             return None
-        digest, config, known_issuers, valid_until, passport_id, ids, providers, expiries = entry
-        if config != community.config or known_issuers != issuers or now_aware > valid_until:
+        digest, config, passport_id, valid_until, known_issuers = _HEAD.unpack_from(entry)
+        if (known_issuers != issuers or _micros(now_aware) > valid_until
+                or config != bytes.fromhex(community.config)):
             return None
+        count = (len(entry) - _HEAD.size) // 18
+        values, names = _stamps(count).unpack_from(entry, _HEAD.size), self._names
         # Candidates enough for the sum: no deduplicated stamp (whose expiration text the answer
         # would show) and no human points due (which need the nullifiers) in a remembered rescore.
-        counted = [Candidate(cache_id, provider, 0, (), _EPOCH + timedelta(microseconds=expiry), "", ())
-                   for cache_id, provider, expiry in zip(ids, providers, expiries, strict=True)]
+        counted = [Candidate(cache_id, names[number], 0, (), _EPOCH + timedelta(microseconds=expiry), "", ())
+                   for cache_id, expiry, number in zip(values[:count], values[count:2 * count],
+                                                       values[2 * count:], strict=True)]
         result = compute_score(Plan(valid=counted), community.weights, community.threshold, address,
                                community.id, timestamp)
         result.counted_nullifiers = None
@@ -84,11 +106,21 @@ class RescoreMemo:
                  counted: list[Candidate]) -> None:
         """Remember a rescore that counted ``counted`` (in the order it summed them), from a read
         whose digest was ``digest``."""
-        valid_until = min((c.expires_at for c in counted), default=_NEVER)
-        self._entries.put((community.id, address), (
-            bytes.fromhex(digest), community.config, issuers, valid_until, passport_id,
-            array("q", [c.cache_id for c in counted]), tuple(sys.intern(c.provider) for c in counted),
-            array("q", [_micros(c.expires_at) for c in counted])))
+        numbers = [self._number(c.provider) for c in counted]
+        if None in numbers:
+            return  # the table of provider names is full: not remembered
+        valid_until = min((_micros(c.expires_at) for c in counted), default=_NEVER)
+        self._entries.put(_key(community.id, address), _HEAD.pack(
+            bytes.fromhex(digest), bytes.fromhex(community.config), passport_id, valid_until, issuers,
+        ) + _stamps(len(counted)).pack(*(c.cache_id for c in counted), *(_micros(c.expires_at) for c in counted),
+                                       *numbers))
+
+    def _number(self, provider: str) -> int | None:
+        number = self._numbers.get(provider)
+        if number is None and len(self._names) < MAX_PROVIDERS:
+            number = self._numbers[provider] = len(self._names)
+            self._names.append(provider)
+        return number
 
     def answered(self, community, address: str, hit: bool) -> None:
         """Count a recalled rescore's outcome; a stale one is forgotten (the full rescore that
@@ -97,4 +129,4 @@ class RescoreMemo:
             _HIT.inc()
         else:
             _STALE.inc()
-            self._entries.discard((community.id, address))
+            self._entries.discard(_key(community.id, address))

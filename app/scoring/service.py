@@ -67,7 +67,7 @@ class ScoringService:
     def __init__(self, pool, verifier: CredentialVerifier, points: human_points.HumanPointsSettings,
                  multi_nullifier: bool = False, clock: Callable[[], datetime] = utcnow,
                  communities: Communities | None = None, sync_cache_size: int = 10_000,
-                 async_commit: bool = False, coalescer: Coalescer | None = None, memo_size: int = 5_000):
+                 async_commit: bool = False, coalescer: Coalescer | None = None, memo_size: int = 10_000):
         self._pool = pool
         self._memo = RescoreMemo(memo_size)
         self._coalescer = coalescer
