@@ -283,14 +283,16 @@ PERSIST_SCORE = Statement("persist_score", "WITH passport AS (SELECT id FROM reg
                           + "RETURNING (data ->> 'pk')::bigint")
 
 # A remembered rescore in one round trip (app/scoring/memo.py): the read as SCORE_READ, and, only
-# when its digest is the memo's, persist_score's writes. The read comes back either way, with the
-# new score's id, or NULL when nothing was written (the caller then scores from this read).
+# when its digest is the memo's, persist_score's writes. What comes back is the new score's id, or
+# NULL and the read when nothing was written (the caller then scores from this read): a remembered
+# answer needs no read, so none is sent, converted and parsed.
 READ_AND_PERSIST_IF = Statement("read_and_persist_if", f"""
 WITH memo_read AS MATERIALIZED ({_READ_WITH_DIGEST}),
 passport AS (SELECT id FROM registry_passport
              WHERE id = %(passport_id)s AND (SELECT digest FROM memo_read) = %(digest)s),
-{_LDP}, {_SCORE}, scu AS ({_SCU} RETURNING (data ->> 'pk')::bigint AS pk)
-SELECT memo_read.*, (SELECT pk FROM scu) FROM memo_read
+{_LDP}, {_SCORE}, scu AS ({_SCU} RETURNING (data ->> 'pk')::bigint AS pk),
+written AS (SELECT (SELECT pk FROM scu) AS pk)
+SELECT written.pk, memo_read.* FROM written LEFT JOIN memo_read ON written.pk IS NULL
 """)
 
 PERSIST_SCORE_AND_STAMPS = Statement("persist_score_and_stamps", """
@@ -366,12 +368,12 @@ def persist_score(cur, passport_id: int, record: ScoreRecord, ldp_events: list[d
     return None if row is None else row[0]
 
 
-def read_and_persist_if(cur, digest: str, passport_id: int, record: ScoreRecord) -> tuple[ScoreRead, int | None]:
-    """The score read, and the score and SCU event of ``record`` written if the read's digest is
-    ``digest`` (no LDP events: a remembered rescore has none); the score id, or None if not."""
+def read_and_persist_if(cur, digest: str, passport_id: int, record: ScoreRecord) -> tuple[ScoreRead | None, int | None]:
+    """The score and SCU event of ``record`` written if the score read's digest is ``digest`` (no
+    LDP events: a remembered rescore has none): (None, the score id); else (the read, None)."""
     execute(cur, READ_AND_PERSIST_IF, {**_params(record, []), "passport_id": passport_id, "digest": digest})
     row = cur.fetchone()
-    return _score_read(row), row[5]
+    return (None, row[0]) if row[0] is not None else (_score_read(row[1:]), None)
 
 
 @dataclass
