@@ -78,6 +78,13 @@ def test_inprocess_measurement_runs_and_reports_cpu_per_request(endpoint, expect
     assert re.search(expected + r" x 10 stamps, 4 greenlet\(s\): \d+\.\d+ ms CPU per request", out), out
 
 
+def test_memo_memory_measurement_reports_bytes_per_address():
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "memo_bytes.py"), "--addresses", "500"],
+                         check=True, capture_output=True, text=True, timeout=60).stdout
+    per_address = int(re.search(r"500 addresses of 10 stamps remembered, (\d+) bytes each", out).group(1))
+    assert 200 < per_address < 500, out
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pgbench") is None, reason="pgbench is not installed")
 def test_replay_captures_the_steady_state_request_and_each_round_trip(tmp_path):
