@@ -15,7 +15,9 @@ def fmt5(value: Decimal) -> str:
 
 
 def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat()
+    if value is None:
+        return None
+    return (value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)).isoformat()
 
 
 def django_iso(value: datetime | None) -> str | None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from app.formats import django_iso, fmt5, iso
+from app.formats import django_iso, iso
 from app.scoring.dedup import Plan
 from app.scoring.human_points import Points
 from app.scoring.weights import Weights
@@ -78,16 +78,14 @@ class ScoreResult:
 def compute_score(plan: Plan, weights: Weights, threshold: Decimal, address: str, community_id: int,
                   now: datetime) -> ScoreResult:
     raw = ZERO
-    expiration = None
     stamps: dict[str, dict] = {}
     stamp_scores: dict[str, float] = {}
     for stamp in plan.valid:
-        weight = weights[stamp.provider]
+        weight, text, number = weights.shown(stamp.provider)
         raw += weight
-        expiration = stamp.expires_at if expiration is None else min(expiration, stamp.expires_at)
-        stamps[stamp.provider] = {"score": fmt5(weight), "dedup": False,
-                                  "expiration_date": iso(stamp.expires_at)}
-        stamp_scores[stamp.provider] = float(weight)
+        stamps[stamp.provider] = {"score": text, "dedup": False, "expiration_date": iso(stamp.expires_at)}
+        stamp_scores[stamp.provider] = number
+    expiration = min((stamp.expires_at for stamp in plan.valid), default=None)
     for stamp in plan.deduped:
         # Python reports a deduplicated stamp with its own expirationDate text, verbatim.
         stamps[stamp.provider] = {"score": "0.00000", "dedup": True, "expiration_date": stamp.expiration_raw}

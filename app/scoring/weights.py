@@ -5,6 +5,8 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Iterable, Mapping
 
+from app.formats import fmt5
+
 
 class WeightError(ValueError):
     """A weight that cannot be a number (null, text, ...)."""
@@ -17,6 +19,7 @@ class Weights:
     def __init__(self, raw: Mapping[str, object]):
         self._raw = raw
         self._decimal: dict[str, Decimal] = {}
+        self._shown: dict[str, tuple[Decimal, str, float]] = {}
 
     @classmethod
     def from_json(cls, text: str | None, overlay: Iterable[tuple[str, str]] = ()) -> "Weights":
@@ -42,6 +45,15 @@ class Weights:
             raise WeightError(f"weight of {provider!r} is not finite: {value!r}")
         self._decimal[provider] = weight
         return weight
+
+    def shown(self, provider: str) -> tuple[Decimal, str, float]:
+        """The weight, as a score's ``stamps`` shows it (five places) and as its ``stamp_scores``
+        does (a float): worked out once per provider, since every score of the community shows it."""
+        shown = self._shown.get(provider)
+        if shown is None:
+            weight = self[provider]
+            shown = self._shown[provider] = (weight, fmt5(weight), float(weight))
+        return shown
 
     def as_floats(self) -> dict[str, float]:
         """What the weights endpoints return: {provider: float}; unparseable values are skipped."""
