@@ -1,8 +1,9 @@
 """The stamp store of an address (ceramic cache): writes that rescore atomically, reads, the UI score.
 
 A write is one transaction: lock the address, soft-delete the replaced providers and insert the new
-stamps (one round trip), rescore, read the live stamps back, commit. Any failure (including the
-scorer) rolls back the whole write, so the previous stamps stay live.
+stamps (one round trip), rescore, commit and read the live stamps back (one round trip). Any failure
+before the commit (including the scorer's) rolls back the whole write, so the previous stamps stay
+live.
 """
 from __future__ import annotations
 
@@ -91,9 +92,12 @@ class StampService:
         ``require_existing``: 404 when no live stamp of ``remove`` exists (Python's DELETE)."""
         if source_scorer_id is ...:
             source_scorer_id = community_id
-        rows = [new_row(*item) if isinstance(item, tuple) else new_row(item) for item in add]
-        rows = list({row.provider: row for row in rows}.values())
-        providers = sorted(remove | {row.provider for row in rows})
+        credentials = {}  # provider -> (row, credential): the last one of a provider wins
+        for credential, text in (item if isinstance(item, tuple) else (item, None) for item in add):
+            row = new_row(credential, text)
+            credentials[row.provider] = row, credential
+        rows = [row for row, _ in credentials.values()]
+        providers = sorted(remove | credentials.keys())
         lookup = CommunityLookup(community_id)
 
         def transaction() -> WriteResult:
@@ -108,11 +112,14 @@ class StampService:
                     # A writer that does not take this address's lock (another community's path)
                     # inserted a live row in between: start over.
                     raise TransactionConflict("concurrent stamp insert")
-                self._scoring.verify_new_rows(address, inserted)
+                # verified from the body's credentials: the stored texts are not decoded again
+                self._scoring.verify_new_rows(address, [(r.id, r.version, r.text, credentials[r.provider][1])
+                                                        for r in inserted])
                 result = self._scoring.score_within(cur, address, lookup)
-                known = {row_id: text for row_id, _, text in inserted}  # no second jsonb conversion
-                return WriteResult(sql.live_stamps_json(cur, address, limit=MAX_LIVE_STAMPS, known=known),
-                                   result.view())
+                known = {r.id: r.text for r in inserted}  # no second jsonb conversion
+                # COMMIT and the listing in one message: the listing shows what was committed
+                listing = sql.live_stamps_json(cur, address, limit=MAX_LIVE_STAMPS, known=known, after_commit=True)
+                return WriteResult(listing, result.view())
 
         return retry_on_conflict(transaction)
 

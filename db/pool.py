@@ -412,6 +412,15 @@ class _TransactionCursor:
             self._cur.execute(self._begin)
         return self._cur.execute(query, vars)
 
+    def commit_then(self, query, vars=None):
+        """Commit, and run ``query`` (a read) after the commit in the same message, as a transaction
+        of its own: one round trip for both. Its rows are this cursor's; nothing more runs in the
+        block. Should the commit fail, the read does not run."""
+        if not self.open:
+            raise RuntimeError("commit_then: no statement has opened the transaction")
+        self.open = False  # the block's end sends no COMMIT
+        return self._cur.execute("COMMIT;\n" + query, vars)
+
     def __getattr__(self, name):
         return getattr(self._cur, name)
 

@@ -68,18 +68,22 @@ def enable(conn) -> None:
     _PREPARED[conn] = set()
 
 
-def execute(cur, parts: Statement | Iterable[Part], params: dict | None = None) -> None:
+def execute(cur, parts: Statement | Iterable[Part], params: dict | None = None, *,
+            after_commit: bool = False) -> None:
     """Send ``parts`` (statements, and plain SQL such as ``SAVEPOINT x``) in one message, with one
     dict of named parameters for all; the result is the last statement's. Statements that this
-    connection has not prepared yet are prepared first, one round trip each."""
+    connection has not prepared yet are prepared first, one round trip each. ``after_commit``: ``cur``
+    is a ``Pool.transaction`` cursor, committed in the same message before ``parts`` run
+    (``commit_then``)."""
     if isinstance(parts, Statement):
         parts = (parts,)
+    send = cur.commit_then if after_commit else cur.execute
     prepared = _PREPARED.get(cur.connection)
     if prepared is None:
-        cur.execute(";\n".join(p if isinstance(p, str) else p.text for p in parts), params)
+        send(";\n".join(p if isinstance(p, str) else p.text for p in parts), params)
         return
     for part in parts:
         if isinstance(part, Statement) and part.name not in prepared:
             cur.execute(part.prepare)
             prepared.add(part.name)
-    cur.execute(";\n".join(p if isinstance(p, str) else p.call for p in parts), params)
+    send(";\n".join(p if isinstance(p, str) else p.call for p in parts), params)

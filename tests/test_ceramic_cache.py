@@ -569,3 +569,27 @@ def test_a_date_before_year_one_in_utc_is_invalid(env, world):
     resp = api.post_json("/ceramic-cache/stamps/bulk", [entry], headers=bearer(address), status=422)
     assert resp.json["detail"] == [{"loc": ["body", 0, "stamp", "issuanceDate"],
                                     "msg": "Missing or invalid date (ISO 8601 with a time zone)."}]
+
+
+def test_a_posted_stamp_is_verified_from_the_body_not_from_its_stored_text(env, world, monkeypatch):
+    import orjson
+
+    from app.credentials import verifier
+
+    _, api, _ = env
+    address = new_address()
+    decoded = []
+
+    class Counting:
+        dumps, JSONDecodeError = orjson.dumps, orjson.JSONDecodeError
+
+        @staticmethod
+        def loads(text):
+            decoded.append(text)
+            return orjson.loads(text)
+
+    monkeypatch.setattr(verifier, "orjson", Counting)
+    body = api.post_json("/ceramic-cache/stamps/bulk", entries(world, address, "Google", "Github"),
+                         headers=bearer(address), status=201).json
+    assert body["score"]["score"] == "3.00000"
+    assert not [text for text in decoded if '"credentialSubject"' in text]

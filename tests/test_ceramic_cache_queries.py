@@ -31,7 +31,7 @@ def test_listing_with_the_inserted_texts_equals_the_full_read(world, conn):
         deleted, kept, inserted = sql.replace_stamps(cur, address, world.community({"New1": 1}),
                                                      ["New1", "New2"], rows, 1, None)
         assert (deleted, kept) == (0, 3)  # the revoked row is live, as Python counts it
-        known = {row_id: text for row_id, _, text in inserted}
+        known = {row.id: row.text for row in inserted}
         assembled = orjson.loads(sql.live_stamps_json(cur, address, limit=500, known=known))
         full = orjson.loads(sql.live_stamps_json(cur, address, limit=500))
         first_two = orjson.loads(sql.live_stamps_json(cur, address, limit=2))
@@ -61,7 +61,8 @@ def test_replace_soft_deletes_then_inserts_in_one_statement_message(world, conn)
         only_delete = sql.replace_stamps(cur, address, community, ["Kept", "Nothing"], [], 1, community)
     assert deleted == 2  # the replaced provider's row and the removed one
     assert kept_count == 1  # "Kept" stays live
-    [(new_id, version, text)] = inserted
+    [(new_id, version, text, provider)] = inserted
+    assert provider == "A"
     assert version > 0 and orjson.loads(text) == credential
     # the new "A" went in although the old one was live when the statement began
     assert rows == [(kept, "Kept", True, None), (replaced, "A", False, None), (removed, "B", False, None),
@@ -74,3 +75,20 @@ def test_listing_of_an_address_without_stamps_is_an_empty_array(conn):
     with conn.cursor() as cur:
         assert sql.live_stamps_json(cur, new_address(), limit=500) == b"[]"
         assert orjson.loads(sql.live_stamps_json(cur, new_address(), limit=500, known={1: "{}"})) == []
+
+
+def test_a_stored_stamp_decodes_to_the_credential_that_was_posted(world, conn):
+    """The write verifies new rows from the body's credentials, not from their stored texts
+    (CredentialVerifier.verify_stored's ``decoded``): jsonb may respell the JSON, never change it."""
+    address = new_address()
+    credential = world.credential(address, "Odd")
+    credential["extra"] = {"floats": [1e300, 1e-7, 0.1, -0.0, 100.0, 1.5e-300], "ints": [2**64 - 1, -2**63, 0],
+                           "texts": ["\u00e9\u4e2d\U0001f600", "a\"b\\c\n\t", "</script>"],
+                           "deep": [[{"b": 1, "a": [True, False, None]}]], "": "empty key"}
+    posted = orjson.loads(orjson.dumps(credential))  # as the body's parser hands it on
+    with conn.cursor() as cur:
+        _, _, [inserted] = sql.replace_stamps(cur, address, world.community({"Odd": 1}), ["Odd"],
+                                              [new_row(posted)], 1, None)
+    assert inserted.text != orjson.dumps(posted).decode()  # respelled: keys reordered, spaces
+    assert orjson.loads(inserted.text) == posted
+    assert inserted.provider == "Odd"

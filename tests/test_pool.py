@@ -242,6 +242,39 @@ def test_an_empty_transaction_sends_nothing(pool):
         assert cur.connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
+def test_commit_then_commits_and_reads_after_it_in_one_message(pool):
+    """The stamp writes' last round trip: COMMIT and a read in one message; the read is a
+    transaction of its own that sees the commit, and the block sends no second COMMIT."""
+    p = pool(size=1)
+    with p.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE committed (n int)")
+    with p.transaction() as cur:
+        cur.execute("INSERT INTO committed VALUES (1) RETURNING txid_current()")
+        writer = cur.fetchone()[0]
+        cur.commit_then("SELECT n, txid_current() FROM committed")
+        [(n, reader)] = cur.fetchall()
+    assert n == 1 and reader != writer
+    with p.cursor() as cur:
+        assert cur.connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+        cur.execute("SELECT n FROM committed")
+        assert cur.fetchall() == [(1,)]
+
+
+def test_a_failed_commit_rolls_back_and_runs_no_read_after_it(pool):
+    p = pool(size=1)
+    with p.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE once (n int UNIQUE DEFERRABLE INITIALLY DEFERRED)")
+        cur.execute("CREATE TEMP TABLE reads (n int)")
+    with pytest.raises(psycopg2.errors.UniqueViolation):
+        with p.transaction() as cur:
+            cur.execute("INSERT INTO once VALUES (1), (1)")  # checked at the commit
+            cur.commit_then("INSERT INTO reads VALUES (1)")
+    with p.cursor() as cur:
+        assert cur.connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+        cur.execute("SELECT (SELECT count(*) FROM once), (SELECT count(*) FROM reads)")
+        assert cur.fetchone() == (0, 0)
+
+
 def test_a_waiter_killed_while_waiting_does_not_leak_its_place(pool):
     """A caller interrupted while queued (a greenlet killed, a timeout around it) gives its place,
     or the slot it was just handed, to the next caller."""

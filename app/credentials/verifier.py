@@ -224,8 +224,8 @@ class CredentialVerifier:
             log.exception("credential row cache entry unreadable")
             return None
 
-    def verify_stored(self, text: str, address: str, row: int | None = None,
-                      remember_text: bool = False) -> tuple[Verdict, StampFields | None]:
+    def verify_stored(self, text: str, address: str, row: int | None = None, remember_text: bool = False,
+                      decoded: Any = _MISSING) -> tuple[Verdict, StampFields | None]:
         """Verify a stored stamp given as its JSON text: the verdict, and the credential's
         ``stamp_fields`` when it is valid. Never raises.
 
@@ -233,9 +233,14 @@ class CredentialVerifier:
         is remembered under it: the checks that cannot change for that row version, the expiry and,
         when valid, the nullifiers, as one short JSON string. The proof's verdict is remembered
         under the text's digest without ``row`` or with ``remember_text`` (a stamp being written,
-        which may be posted again), so the rows scores read fill the cache once, not twice."""
+        which may be posted again), so the rows scores read fill the cache once, not twice.
+
+        ``decoded``: ``text`` decoded, when the caller has it (a stamp being written: the body's
+        credential, of which ``text`` is the database's copy), so that it is not decoded again.
+        It must equal ``orjson.loads(text)``; the database's copy of JSON that orjson parsed and
+        wrote differs only in key order, spacing and the spelling of numbers."""
         try:
-            return self._verify_text(text, address, row, remember_text or row is None)
+            return self._verify_text(text, address, row, remember_text or row is None, decoded)
         except Exception:  # defensive: a bug here must not fail a whole score
             log.exception("credential verification failed unexpectedly")
             return invalid(Reason.MALFORMED), None
@@ -255,12 +260,12 @@ class CredentialVerifier:
             return invalid(Reason.MALFORMED)
         return self.verify_stored(text, address)[0]
 
-    def _verify_text(self, text: str, address: str, row: int | None,
-                     remember_text: bool) -> tuple[Verdict, StampFields | None]:
+    def _verify_text(self, text: str, address: str, row: int | None, remember_text: bool,
+                     decoded: Any = _MISSING) -> tuple[Verdict, StampFields | None]:
         """The one verification: decode, field checks in Python's order (issuer trusted, not
         expired, subject), then the proof, not on huge input and not on an expired stamp."""
         try:
-            credential = orjson.loads(text)
+            credential = orjson.loads(text) if decoded is _MISSING else decoded
         except (orjson.JSONDecodeError, TypeError):
             if row is not None:
                 self._put(row, _entry([Reason.MALFORMED, None, None, None, None]), valid=False)

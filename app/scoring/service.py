@@ -105,10 +105,11 @@ class ScoringService:
         return self._write(cur, community, candidates, _links(context.links), address, self._clock())
 
     def verify_new_rows(self, address: str, rows) -> None:
-        """Verify stamp rows just written for ``address`` ([(id, version, stored JSON text)]), so the
-        rescore that follows finds them known."""
-        for cache_id, version, text in rows:
-            self._verifier.verify_stored(text, address, row=row_key(cache_id, version), remember_text=True)
+        """Verify stamp rows just written for ``address`` ([(id, version, stored JSON text, the
+        credential the text encodes)]), so the rescore that follows finds them known."""
+        for cache_id, version, text, credential in rows:
+            self._verifier.verify_stored(text, address, row=row_key(cache_id, version), remember_text=True,
+                                         decoded=credential)
 
     def checked_address(self, raw_address: str, lookup: CommunityLookup) -> str:
         """The address, valid; with a bad one, 404 first if the scorer is unknown (Python's v2 order,
