@@ -2,6 +2,7 @@
 with the answer and the rows a full rescore gives; any change of an input means a full rescore."""
 from datetime import datetime, timedelta, timezone
 
+import orjson
 import pytest
 
 from app.credentials import CredentialVerifier
@@ -9,7 +10,7 @@ from app.metrics import RESCORE_MEMO
 from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import CommunityLookup, ScoringService
 from db.pool import Pool
-from tests.world import ISSUER_DID, in_days, new_address
+from tests.world import ISSUER_DID, new_address
 from web.responses import v2_score
 
 WEIGHTS = {"Google": 1.5, "Ens": 0.75, "Github": 2.0}
@@ -196,19 +197,95 @@ def test_a_change_of_trusted_issuers_is_not_answered_from_the_memo(world, scorer
     assert body["score"] == "0.00000" and body["stamps"] == {}
 
 
-def test_an_address_whose_stamps_clash_is_never_remembered(world, scorer):
+def clashing_address(world, scorer, clock, *, link_days=30):
+    """An address whose Google stamp (two nullifiers) clashes with another address's unexpired link,
+    scored until its rescore is remembered."""
     community = world.community(WEIGHTS, "3")
     owner, address = new_address(), new_address()
-    world.link(community, "v0:taken", owner, in_days(30))
-    world.stamp(address, "Google", ["v0:taken"])
+    world.link(community, "v0:taken", owner, clock.now + timedelta(days=link_days))
+    world.stamp(address, "Google", ["v0:taken", "v0:also-taken"])
     world.stamp(address, "Github")
     service = scorer()
-    for _ in range(3):
+    for _ in range(2):  # the first backfills v0:also-taken to the owner
         body, counted = rescore(service, address, community)
         assert counted == {"hit": 0, "stale": 0}
-        assert body["stamps"]["Google"]["dedup"] is True
-    # every rescore records its LDP event, as Python's does
-    assert dict(rows(world, address, community)["events"]) == {"LDP": 3, "SCU": 3}
+    return service, community, owner, address, body
+
+
+def test_an_address_with_a_deduplicated_stamp_is_remembered_and_writes_its_ldp_event_each_time(
+        world, scorer, clock):
+    service, community, owner, address, first = clashing_address(world, scorer, clock)
+    for _ in range(3):
+        clock.now += timedelta(minutes=1)
+        body, counted = rescore(service, address, community)
+        assert counted == {"hit": 1, "stale": 0}
+        assert body["score"] == "2.00000" and body["stamps"]["Google"]["dedup"] is True
+    written = rows(world, address, community)
+    # every rescore records its LDP event, as Python's does: remembered ones too
+    assert dict(written["events"]) == {"LDP": 5, "SCU": 5}
+    ldp = world.query("SELECT data, community_id FROM registry_event WHERE action = 'LDP' AND address = %s "
+                      "ORDER BY id", address)
+    assert len({orjson.dumps(data, option=orjson.OPT_SORT_KEYS) for data, _ in ldp}) == 1
+    assert ldp[0] == ({"nullifiers": ["v0:taken", "v0:also-taken"], "provider": "Google",
+                       "community_id": community}, community)
+
+    full_body, counted = rescore(scorer(memo_size=0), address, community)
+    assert counted == {"hit": 0, "stale": 0}
+    assert full_body == {**body, "last_score_timestamp": full_body["last_score_timestamp"]}
+    assert list(full_body["stamps"]) == list(body["stamps"]) == list(first["stamps"])
+    full = rows(world, address, community)
+    assert {k: v for k, v in full.items() if k not in ("events", "score", "last_scu")} == \
+        {k: v for k, v in written.items() if k not in ("events", "score", "last_scu")}
+
+
+def _link_dropped(world, community, owner):
+    world.query("DELETE FROM registry_hashscorerlink WHERE hash = 'v0:taken' AND community_id = %s", community)
+
+
+def _link_moved(world, community, owner):
+    world.query("UPDATE registry_hashscorerlink SET address = %s WHERE hash = 'v0:also-taken' "
+                "AND community_id = %s", new_address(), community)
+
+
+def _link_extended(world, community, owner):
+    world.query("UPDATE registry_hashscorerlink SET expires_at = expires_at + interval '1 microsecond' "
+                "WHERE hash = 'v0:taken' AND community_id = %s", community)
+
+
+@pytest.mark.parametrize("change", [_link_dropped, _link_moved, _link_extended])
+def test_a_changed_link_of_a_deduplicated_stamp_is_seen_and_scored_in_full(world, scorer, clock, change):
+    """Each change leaves the stamp deduplicated (by the owner's other link, or another owner's)."""
+    service, community, owner, address, _ = clashing_address(world, scorer, clock)
+    assert rescore(service, address, community)[1] == {"hit": 1, "stale": 0}
+    change(world, community, owner)
+
+    body, counted = rescore(service, address, community)
+    assert counted == {"hit": 0, "stale": 1}
+    full_body, _ = rescore(scorer(memo_size=0), address, community)
+    assert {**body, "last_score_timestamp": None} == {**full_body, "last_score_timestamp": None}
+    assert body["stamps"]["Google"]["dedup"] is True
+
+
+def test_a_dropped_clash_lets_the_stamp_count(world, scorer, clock):
+    service, community, owner, address, _ = clashing_address(world, scorer, clock)
+    world.query("DELETE FROM registry_hashscorerlink WHERE community_id = %s", community)
+    body, counted = rescore(service, address, community)
+    assert counted == {"hit": 0, "stale": 1}
+    assert body["score"] == "3.50000" and body["stamps"]["Google"]["dedup"] is False
+
+
+def test_a_clash_is_recalled_until_the_link_it_clashed_with_expires(world, scorer, clock):
+    service, community, owner, address, _ = clashing_address(world, scorer, clock, link_days=1)
+    [(expiry,)] = world.query("SELECT expires_at FROM registry_hashscorerlink WHERE hash = 'v0:taken' "
+                              "AND community_id = %s", community)
+    clock.now = expiry - timedelta(microseconds=1)  # the last moment the owner holds it
+    body, counted = rescore(service, address, community)
+    assert counted == {"hit": 1, "stale": 0} and body["stamps"]["Google"]["dedup"] is True
+    clock.now = expiry
+    body, counted = rescore(service, address, community)
+    assert counted == {"hit": 0, "stale": 0}  # not recalled: the address takes the links over
+    assert body["score"] == "3.50000" and body["stamps"]["Google"]["dedup"] is False
+    assert world.links(community)["v0:taken"][0] == address
 
 
 def test_no_memo_when_human_points_are_due(world, scorer):

@@ -14,14 +14,21 @@ stamp row's id, ``xmin`` and revocation, the passport, its ``registry_stamp`` ro
 content of the hash links the address owns), and any write gives a row a new ``xmin``. The other
 inputs are compared in the worker: the scorer's configuration (``Community.config``), the
 verifier's trusted issuers (``CredentialVerifier.generation``) and the clock (a rescore is recalled
-only until the first of its counted stamps expires). A rescore whose stamps clash with another
-address's links, or that needed a row verified, is not remembered. When the digest differs, the
-statement has written nothing and the read it returned is scored as usual.
+only until the first of its stamps expires). A rescore that needed a row verified is not
+remembered. When the digest differs, the statement has written nothing and the read it returned is
+scored as usual.
+
+A rescore with deduplicated stamps (their nullifiers claimed by another address) is remembered
+with the hash links of those nullifiers as it found them (hash, owner, expiry): the statement
+writes only if every one of them is still the same, and the memo answers only until the first of
+them expires. Its LDP events, one per deduplicated stamp on every rescore as Python writes them, are
+written by the same statement.
 
 An entry is one ``bytes`` object keyed by another (the community id and the address's 20 bytes):
-the read's digest, the configuration's, the passport id, the first expiry and the issuers'
-generation, then each counted stamp's row id, expiry and provider (a number in the memo's own table
-of provider names). About 0.4 KB with its key for ten stamps, which the garbage collector does not
+the read's digest, the configuration's, the passport id, the first expiry, the issuers' generation
+and the number of counted stamps, then each counted stamp's row id, expiry and provider (a number in
+the memo's own table of provider names), then, only with deduplicated stamps, those stamps and
+their links as JSON. About 0.4 KB with its key for ten stamps, which the garbage collector does not
 track; a worker holds at most ``SCORE_MEMO_SIZE`` of them, the oldest dropped first (README, "Memory
 of a pod").
 """
@@ -31,16 +38,19 @@ import functools
 import struct
 from datetime import datetime, timedelta, timezone
 
+import orjson
+
 from app.caches import BoundedCache
 from app.metrics import RESCORE_MEMO
-from app.scoring.dedup import Candidate, Plan
+from app.scoring.dedup import Candidate, Link, Plan
 from app.scoring.result import ScoreResult, compute_score
 
 _HIT, _STALE = RESCORE_MEMO.labels("hit"), RESCORE_MEMO.labels("stale")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NEVER = 2**63 - 1  # the first expiry of a rescore that counted no stamp, in microseconds
-# read digest, config digest, passport id, first expiry (us), trusted issuers' generation
-_HEAD = struct.Struct("<16s16sqqQ")
+# read digest, config digest, passport id, first expiry (us), trusted issuers' generation, counted stamps
+_HEAD = struct.Struct("<16s16sqqQH")
+_STAMP_BYTES = 18  # row id, expiry, provider number
 MAX_PROVIDERS = 4_096  # names in a memo's table: Passport has a few hundred providers
 
 
@@ -59,14 +69,18 @@ def _micros(moment: datetime) -> int:
 
 
 class Recalled:
-    """A remembered rescore that may still hold: what to send, and the answer if it does."""
+    """A remembered rescore that may still hold: what to send (the read's digest, the passport, the
+    hash links its deduplicated stamps clashed with, their LDP events), and the answer if it does."""
 
-    __slots__ = ("digest", "passport_id", "result")
+    __slots__ = ("digest", "passport_id", "result", "clashes", "events")
 
-    def __init__(self, digest: str, passport_id: int, result: ScoreResult):
+    def __init__(self, digest: str, passport_id: int, result: ScoreResult, clashes: list[Link] | None = None,
+                 events: list[dict] | None = None):
         self.digest = digest
         self.passport_id = passport_id
         self.result = result
+        self.clashes = clashes or []
+        self.events = events or []
 
 
 class RescoreMemo:
@@ -86,34 +100,52 @@ class RescoreMemo:
         entry = self._entries.get(_key(community.id, address))
         if entry is None:
             return None
-        digest, config, passport_id, valid_until, known_issuers = _HEAD.unpack_from(entry)
+        digest, config, passport_id, valid_until, known_issuers, count = _HEAD.unpack_from(entry)
         if (known_issuers != issuers or _micros(now_aware) > valid_until
                 or config != bytes.fromhex(community.config)):
             return None
-        count = (len(entry) - _HEAD.size) // 18
         values, names = _stamps(count).unpack_from(entry, _HEAD.size), self._names
-        # Candidates enough for the sum: no deduplicated stamp (whose expiration text the answer
-        # would show) and no human points due (which need the nullifiers) in a remembered rescore.
+        # Candidates enough for the answer: no human points are due (which would need the
+        # nullifiers) in a remembered rescore.
         counted = [Candidate(cache_id, names[number], 0, (), _EPOCH + timedelta(microseconds=expiry), "", ())
                    for cache_id, expiry, number in zip(values[:count], values[count:2 * count],
                                                        values[2 * count:], strict=True)]
-        result = compute_score(Plan(valid=counted), community.weights, community.threshold, address,
-                               community.id, timestamp)
+        tail = entry[_HEAD.size + count * _STAMP_BYTES:]
+        deduped, clashes = [], []
+        if tail:
+            stamps, links, clear_until = orjson.loads(tail)
+            if _micros(timestamp) >= clear_until:
+                return None  # a link it clashed with has expired: the stamp may count now
+            deduped = [Candidate(0, names[number], 0, tuple(nullifiers), _EPOCH, raw, ())
+                       for number, raw, nullifiers in stamps]
+            clashes = [Link(h, a, _EPOCH + timedelta(microseconds=e)) for h, a, e in links]
+        plan = Plan(valid=counted, deduped=deduped)
+        result = compute_score(plan, community.weights, community.threshold, address, community.id, timestamp)
         result.counted_nullifiers = None
-        return Recalled(digest.hex(), passport_id, result)
+        events = [{"nullifiers": list(c.nullifiers), "provider": c.provider, "community_id": community.id}
+                  for c in deduped]
+        return Recalled(digest.hex(), passport_id, result, clashes, events)
 
     def remember(self, community, address: str, issuers: int, digest: str, passport_id: int,
-                 counted: list[Candidate]) -> None:
-        """Remember a rescore that counted ``counted`` (in the order it summed them), from a read
-        whose digest was ``digest``."""
-        numbers = [self._number(c.provider) for c in counted]
+                 counted: list[Candidate], deduped: list[Candidate] = (), clashes: list[Link] = ()) -> None:
+        """Remember a rescore that counted ``counted`` (in the order it summed them) and
+        deduplicated ``deduped`` (in its order) because of the hash links ``clashes`` (those of all
+        their nullifiers), from a read whose digest was ``digest``."""
+        numbers = [self._number(c.provider) for c in (*counted, *deduped)]
         if None in numbers:
             return  # the table of provider names is full: not remembered
-        valid_until = min((_micros(c.expires_at) for c in counted), default=_NEVER)
-        self._entries.put(_key(community.id, address), _HEAD.pack(
-            bytes.fromhex(digest), bytes.fromhex(community.config), passport_id, valid_until, issuers,
-        ) + _stamps(len(counted)).pack(*(c.cache_id for c in counted), *(_micros(c.expires_at) for c in counted),
-                                       *numbers))
+        valid_until = min((_micros(c.expires_at) for c in (*counted, *deduped)), default=_NEVER)
+        entry = _HEAD.pack(bytes.fromhex(digest), bytes.fromhex(community.config), passport_id, valid_until,
+                           issuers, len(counted))
+        entry += _stamps(len(counted)).pack(*(c.cache_id for c in counted), *(_micros(c.expires_at) for c in counted),
+                                            *numbers[:len(counted)])
+        if deduped:
+            # A clash holds while its link is unexpired (dedup.plan_lifo: expires_at > now).
+            clear_until = min(_micros(link.expires_at) for link in clashes)
+            stamps = [[n, c.expiration_raw, c.nullifiers] for n, c in zip(numbers[len(counted):], deduped, strict=True)]
+            links = [[link.hash, link.address, _micros(link.expires_at)] for link in clashes]
+            entry += orjson.dumps([stamps, links, clear_until])
+        self._entries.put(_key(community.id, address), entry)
 
     def _number(self, provider: str) -> int | None:
         number = self._numbers.get(provider)

@@ -134,7 +134,7 @@ class ScoringService:
             # this one statement wrote the score, else it wrote nothing and its read is scored below.
             with self._pool.cursor(durable=self._durable) as cur:
                 read, score_id = sql.read_and_persist_if(cur, recalled.digest, recalled.passport_id,
-                                                         recalled.result.record())
+                                                         recalled.result.record(), recalled.events, recalled.clashes)
             self._memo.answered(community, address, hit=score_id is not None)
             if score_id is not None:
                 return recalled.result
@@ -148,9 +148,8 @@ class ScoringService:
             candidates = self._valid_stamps(read.stamp_rows, address, cur, known_only=True)
             if candidates is not None:
                 context = sql.complete_context(cur, read, community.id, _hashes(candidates))
-        # Remembered below only if scored from this one read alone: every row known, every link
-        # owned by the address (app/scoring/memo.py).
-        from_read = context is not None and _hashes(candidates).issubset(link[0] for link in read.owned_links)
+        # Remembered below only if scored from this read without verifying a row (app/scoring/memo.py).
+        from_read = context is not None
         if context is None:
             candidates = self._valid_stamps(read.stamp_rows, address)
             with self._pool.cursor() as cur:
@@ -165,14 +164,24 @@ class ScoringService:
                 if (context.passport_id is not None
                         and self._sync.holds(context.passport_id, context.stamp_rows, candidates, result)
                         and sql.persist_score(cur, context.passport_id, result.record(), plan.events) is not None):
-                    if from_read and not plan.deduped:
-                        self._memo.remember(community, address, self._verifier.generation, read.digest,
-                                            context.passport_id, plan.valid)
+                    if from_read:
+                        self._remember(community, address, read, context.passport_id, plan, links)
                     return result
                 self._persist(cur, result, plan.events, candidates)
             return result
         with self._pool.transaction(durable=self._durable) as cur:
             return self._write(cur, community, candidates, links, address, now)
+
+    def _remember(self, community: Community, address: str, read, passport_id: int, plan, links: dict[str, Link]):
+        """Remember a rescore that wrote no link: its counted stamps own their links, which the
+        read's digest covers; the links of its deduplicated stamps (all present, or the plan would
+        have written them) are remembered as they were."""
+        owned = {link[0] for link in read.owned_links}
+        if not _hashes(plan.valid).issubset(owned):
+            return
+        clashes = list({n: links[n] for stamp in plan.deduped for n in stamp.nullifiers}.values())
+        self._memo.remember(community, address, self._verifier.generation, read.digest, passport_id, plan.valid,
+                            plan.deduped, clashes)
 
     def _write(self, cur, community: Community, candidates: list[Candidate], links: dict[str, Link],
                address: str, now: datetime) -> ScoreResult:

@@ -283,13 +283,18 @@ PERSIST_SCORE = Statement("persist_score", "WITH passport AS (SELECT id FROM reg
                           + "RETURNING (data ->> 'pk')::bigint")
 
 # A remembered rescore in one round trip (app/scoring/memo.py): the read as SCORE_READ, and, only
-# when its digest is the memo's, persist_score's writes. What comes back is the new score's id, or
+# when its digest is the memo's and the links its deduplicated stamps clashed with are all as they
+# were (none for most addresses), persist_score's writes. What comes back is the new score's id, or
 # NULL and the read when nothing was written (the caller then scores from this read): a remembered
 # answer needs no read, so none is sent, converted and parsed.
 READ_AND_PERSIST_IF = Statement("read_and_persist_if", f"""
 WITH memo_read AS MATERIALIZED ({_READ_WITH_DIGEST}),
 passport AS (SELECT id FROM registry_passport
-             WHERE id = %(passport_id)s AND (SELECT digest FROM memo_read) = %(digest)s),
+             WHERE id = %(passport_id)s AND (SELECT digest FROM memo_read) = %(digest)s
+               AND (SELECT count(*) FROM registry_hashscorerlink l
+                    JOIN unnest(%(clash_hash)s::text[], %(clash_address)s::text[], %(clash_expires)s::timestamptz[])
+                      AS c(h, a, e) ON l.hash = c.h AND l.address = c.a AND l.expires_at = c.e
+                    WHERE l.community_id = %(community_id)s) = cardinality(%(clash_hash)s::text[])),
 {_LDP}, {_SCORE}, scu AS ({_SCU} RETURNING (data ->> 'pk')::bigint AS pk),
 written AS (SELECT (SELECT pk FROM scu) AS pk)
 SELECT written.pk, memo_read.* FROM written LEFT JOIN memo_read ON written.pk IS NULL
@@ -368,10 +373,15 @@ def persist_score(cur, passport_id: int, record: ScoreRecord, ldp_events: list[d
     return None if row is None else row[0]
 
 
-def read_and_persist_if(cur, digest: str, passport_id: int, record: ScoreRecord) -> tuple[ScoreRead | None, int | None]:
-    """The score and SCU event of ``record`` written if the score read's digest is ``digest`` (no
-    LDP events: a remembered rescore has none): (None, the score id); else (the read, None)."""
-    execute(cur, READ_AND_PERSIST_IF, {**_params(record, []), "passport_id": passport_id, "digest": digest})
+def read_and_persist_if(cur, digest: str, passport_id: int, record: ScoreRecord, ldp_events: list[dict] = (),
+                        clashes: list = ()) -> tuple[ScoreRead | None, int | None]:
+    """The score, LDP and SCU events of ``record`` written if the score read's digest is ``digest``
+    and the hash links ``clashes`` (dedup.Link) are all as given: (None, the score id); else (the
+    read, None)."""
+    execute(cur, READ_AND_PERSIST_IF, {
+        **_params(record, ldp_events), "passport_id": passport_id, "digest": digest,
+        "clash_hash": [link.hash for link in clashes], "clash_address": [link.address for link in clashes],
+        "clash_expires": [link.expires_at.isoformat() for link in clashes]})
     row = cur.fetchone()
     return (None, row[0]) if row[0] is not None else (_score_read(row[1:]), None)
 
