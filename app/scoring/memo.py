@@ -141,7 +141,7 @@ class RescoreMemo:
                                             *numbers[:len(counted)])
         if deduped:
             # A clash holds while its link is unexpired (dedup.plan_lifo: expires_at > now).
-            clear_until = min(_micros(link.expires_at) for link in clashes)
+            clear_until = min((_micros(link.expires_at) for link in clashes), default=_NEVER)
             stamps = [[n, c.expiration_raw, c.nullifiers] for n, c in zip(numbers[len(counted):], deduped, strict=True)]
             links = [[link.hash, link.address, _micros(link.expires_at)] for link in clashes]
             entry += orjson.dumps([stamps, links, clear_until])

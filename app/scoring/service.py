@@ -179,9 +179,11 @@ class ScoringService:
         owned = {link[0] for link in read.owned_links}
         if not _hashes(plan.valid).issubset(owned):
             return
-        clashes = list({n: links[n] for stamp in plan.deduped for n in stamp.nullifiers}.values())
+        clashes = {n: links.get(n) for stamp in plan.deduped for n in stamp.nullifiers}
+        if None in clashes.values():
+            return  # defensive: a nullifier without a link would have been written
         self._memo.remember(community, address, self._verifier.generation, read.digest, passport_id, plan.valid,
-                            plan.deduped, clashes)
+                            plan.deduped, list(clashes.values()))
 
     def _write(self, cur, community: Community, candidates: list[Candidate], links: dict[str, Link],
                address: str, now: datetime) -> ScoreResult:
