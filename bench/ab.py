@@ -4,7 +4,9 @@ Runs made one after the other on a shared 2-CPU machine differ by 20% and more a
 drifts over minutes (the same code measured 606 and 788 req/s within half an hour). So both
 checkouts are served at the same time, each by gunicorn with the production configuration on a
 port of its own, against one benchmark database, both warmed up; then wrk drives the v2 score path
-of one and then the other, alternating (A B, B A, ...), and the medians are compared. The server
+of one and then the other, alternating (A B, B A, ...), and the medians are compared: each part
+ends with B's change against A in percent (throughput, latency, CPU per request), the range of
+each side's per-run worker CPU and each side's worker / PostgreSQL CPU ratio. The server
 not being measured is idle. Each run reports the share of its stamp-row lookups that missed the
 workers' verified-row cache (from each server's metrics port): a comparison of steady states needs
 it near 0, since every miss is a proof verified during the run (6 warm-up sweeps give under 1%).
@@ -89,6 +91,35 @@ def summary(name: str, runs: list[dict]) -> str:
             f"; errors {sum(r['errors'] for r in runs)}")
 
 
+def comparison(label: str, a: list[dict], b: list[dict]) -> str:
+    """B's medians against A's, as changes in percent, with each side's range of per-run worker CPU
+    (how far a median may move with one more run) and its worker / PostgreSQL CPU ratio."""
+    def median(runs: list[dict], pick) -> float:
+        return statistics.median(pick(r) for r in runs)
+
+    def change(pick) -> str:
+        before, after = median(a, pick), median(b, pick)
+        return f"{(after - before) / before * 100:+.1f}%" if before else "n/a"
+
+    def workers(r: dict) -> float:
+        return r["cpu_ms"]["workers"]
+
+    def postgres(r: dict) -> float:
+        return r["cpu_ms"]["postgres"]
+
+    def spread(runs: list[dict]) -> str:
+        return f"{min(map(workers, runs)):.2f}-{max(map(workers, runs)):.2f}"
+
+    def ratio(runs: list[dict]) -> str:
+        pg = median(runs, postgres)
+        return f"{median(runs, workers) / pg:.2f}" if pg else "n/a"
+
+    return (f"B against A ({label}): req/s {change(lambda r: r['rps'])}, p50 {change(lambda r: r['p50'])}, "
+            f"p99 {change(lambda r: r['p99'])}; CPU per request: workers {change(workers)} "
+            f"(runs A {spread(a)}, B {spread(b)} ms), PostgreSQL {change(postgres)}; "
+            f"workers / PostgreSQL A {ratio(a)}, B {ratio(b)}")
+
+
 def alternate(args, manifest: dict, addresses: int | None, posts: pathlib.Path | None = None
               ) -> dict[str, list[dict]]:
     """``args.rounds`` wrk runs per server, alternated A B, B A, ..., with the database's waits."""
@@ -162,11 +193,13 @@ def main() -> None:
             results = alternate(args, manifest, addresses)
             for name in ("A", "B"):
                 print(summary(f"{name} ({label})", results[name]))
+            print(comparison(label, results["A"], results["B"]))
         if args.posts:
             posts = run.post_requests(manifest, run.OUT / "ab-posts.tsv")
             results = alternate(args, manifest, None, posts)
             for name in ("A", "B"):
                 print(summary(f"{name} (bulk POST)", results[name]))
+            print(comparison("bulk POST", results["A"], results["B"]))
         for name in ("A", "B"):
             print(f"{name}: worker PSS MB {' '.join(f'{v:.1f}' for v in run.worker_pss(procs[name].pid).values())}")
         vacuumer.stop()

@@ -13,6 +13,7 @@ import pytest
 from app.credentials import CredentialVerifier
 from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import CommunityLookup, ScoringService
+from bench.ab import comparison
 from bench.pgbench_replay import pgbench_script, strip_comments
 from db.pool import Pool
 from tests import dbutil
@@ -135,7 +136,23 @@ def test_ab_serves_both_checkouts_and_alternates_the_runs(tmp_path):
     for name in "AB":
         for addresses in ("every address", "3 addresses"):
             assert re.search(rf"^{name} \(over {addresses}\): median [\d.]+ req/s", out, re.M), out
+    for addresses in ("every address", "3 addresses"):
+        assert re.search(rf"^B against A \(over {addresses}\): req/s [+-][\d.]+%, .*workers [+-][\d.]+% "
+                         r"\(runs A [\d.]+-[\d.]+, B [\d.]+-[\d.]+ ms\)", out, re.M), out
     assert re.search(r"waits: .*; checkpoints \d+$", out, re.M), out
+
+
+def test_ab_compares_the_medians_in_percent_with_each_sides_spread_and_ratio():
+    def run(rps, p99, workers, postgres):
+        return {"rps": rps, "p50": 10.0, "p99": p99, "cpu_ms": {"workers": workers, "postgres": postgres}}
+
+    a = [run(800, 50, 0.90, 1.40), run(820, 60, 1.00, 1.30), run(780, 55, 0.94, 1.34)]
+    b = [run(1300, 35, 0.66, 0.75), run(1200, 40, 0.74, 0.80), run(1320, 30, 0.64, 0.70)]
+    line = comparison("over every address", a, b)
+    assert line == ("B against A (over every address): req/s +62.5%, p50 +0.0%, p99 -36.4%; CPU per request: "
+                    "workers -29.8% (runs A 0.90-1.00, B 0.64-0.74 ms), PostgreSQL -44.0%; "
+                    "workers / PostgreSQL A 0.70, B 0.88")
+    assert "PostgreSQL n/a" in comparison("x", [run(1, 1, 1.0, 0.0)], [run(1, 1, 1.0, 0.0)])
 
 
 def test_vacuumer_stands_in_for_autovacuum_only_when_the_server_runs_without_it():
