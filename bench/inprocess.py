@@ -11,6 +11,15 @@ by +-10% between runs, this by a few percent. ``make bench`` remains the measure
 
     python bench/inprocess.py [--addresses 3000] [--requests 3000] [--greenlets 1] [--endpoint v2]
                               [--profile FILE]   # then: python -m pstats FILE
+                              [--instructions]
+
+``--instructions`` counts instead of timing: the script runs itself under valgrind's callgrind,
+which counts the instructions this process executes during the measured passes only (seeding,
+imports and the warm-up pass run uninstrumented). A count does not depend on what else the machine
+is doing, so two versions of the code can be compared to a percent on a machine whose speed varies
+by a third within the hour; it is about 50 times slower, so a few hundred requests are enough.
+It counts this process's instructions only (not PostgreSQL's, not the kernel's), and an
+instruction of a system call is not its cost: use it to compare changes of the application's code.
 
 ``--endpoint post`` measures the bulk POST of 10 stamps instead (JWT, body parsing, verification of
 the new rows, the write transaction and the rescore), cycling through 200 seeded POST payloads; a
@@ -25,6 +34,7 @@ import argparse  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
+import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -62,7 +72,12 @@ def main() -> None:
     parser.add_argument("--endpoint", choices=["v2", "embed", "post"], default="v2")
     parser.add_argument("--profile", type=pathlib.Path, metavar="FILE",
                         help="profile the measured passes (cProfile, CPU time) into FILE (pstats)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the measured passes' instructions under valgrind instead of timing them")
     args = parser.parse_args()
+    if args.instructions and not os.environ.get(UNDER_CALLGRIND):
+        count_instructions(args)
+        return
 
     admin = server_dsn()
     dsn = create_database(admin)
@@ -117,6 +132,9 @@ def measure(dsn: str, manifest: dict, args) -> None:
         return (time.process_time() - cpu) / total * 1000, (time.perf_counter() - started) / total * 1000
 
     one_pass(count)  # every address once: proof cache, scorer config, connections
+    counting = bool(os.environ.get(UNDER_CALLGRIND))
+    if counting:
+        callgrind_instrumentation("on")
     profiler = None
     if args.profile:
         import cProfile
@@ -125,6 +143,10 @@ def measure(dsn: str, manifest: dict, args) -> None:
         profiler = cProfile.Profile(time.process_time)
         profiler.enable()
     passes = [one_pass(args.requests) for _ in range(3)]
+    if counting:
+        callgrind_instrumentation("off")
+        services.close()
+        return  # the parent reads the count
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(str(args.profile))
@@ -136,6 +158,36 @@ def measure(dsn: str, manifest: dict, args) -> None:
           f"{cpu:.3f} ms CPU per request (best of 3 passes of {args.requests}; "
           f"others {', '.join(f'{c:.3f}' for c, _ in sorted(passes)[1:])}), {wall:.2f} ms wall")
     services.close()
+
+
+UNDER_CALLGRIND = "BENCH_INPROCESS_UNDER_CALLGRIND"
+
+
+def count_instructions(args) -> None:
+    """Run this script again under callgrind, instrumented only during the measured passes, and
+    print the instructions per request."""
+    argv = [a for a in sys.argv[1:] if a != "--instructions"]
+    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as folder:
+        out = pathlib.Path(folder) / "callgrind.out"
+        subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+                        "--log-file=" + str(pathlib.Path(folder) / "valgrind.log"),
+                        sys.executable, str(pathlib.Path(__file__).resolve()), *argv],
+                       check=True, env={**os.environ, UNDER_CALLGRIND: "1"})
+        totals = re.search(r"^totals: (\d+)", out.read_text(), re.MULTILINE)
+    if totals is None:
+        raise SystemExit("callgrind wrote no totals")
+    requests = 3 * args.requests
+    what = "bulk POST of 10 stamps" if args.endpoint == "post" else f"{args.endpoint} score"
+    print(f"{what}, {args.greenlets} greenlet(s): {int(totals.group(1)) / requests / 1e6:.3f} million "
+          f"instructions per request (callgrind, {requests} requests)")
+
+
+def callgrind_instrumentation(state: str) -> None:
+    """Switch callgrind's instrumentation of this process on or off (it waits for the answer)."""
+    answer = subprocess.run(["callgrind_control", "--instr=" + state, str(os.getpid())], capture_output=True,
+                            text=True)
+    if answer.returncode != 0:
+        raise SystemExit(f"callgrind_control failed: {answer.stdout}{answer.stderr}")
 
 
 def environ_args_for_post(address: str, entries: list) -> tuple[dict[str, str], bytes]:

@@ -79,6 +79,20 @@ def test_inprocess_measurement_runs_and_reports_cpu_per_request(endpoint, expect
     assert re.search(expected + r" x 10 stamps, 4 greenlet\(s\): \d+\.\d+ ms CPU per request", out), out
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_inprocess_counts_the_instructions_of_the_measured_passes_under_callgrind():
+    env = {**os.environ, "BENCH_DATABASE_URL": dbutil.server_dsn()}
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "inprocess.py"), "--addresses", "20",
+                          "--requests", "20", "--instructions"], check=True,
+                         capture_output=True, text=True, timeout=600, env=env).stdout
+    found = re.search(r"v2 score, 1 greenlet\(s\): (\d+\.\d+) million instructions per request "
+                      r"\(callgrind, 60 requests\)", out)
+    assert found, out
+    # counted during the measured passes only: start-up and seeding are hundreds of millions
+    assert 0.1 < float(found.group(1)) < 20, out
+
+
 def test_memo_memory_measurement_reports_bytes_per_address():
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "memo_bytes.py"), "--addresses", "500"],
                          check=True, capture_output=True, text=True, timeout=60).stdout
