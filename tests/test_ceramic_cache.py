@@ -561,6 +561,18 @@ def test_dates_with_offsets_postgres_cannot_store_are_kept_as_their_instant(env,
                        "AND deleted_at IS NULL", address) == [(stored,)]
 
 
+def test_a_stamps_dates_are_stored_as_their_instants_to_the_microsecond(env, world):
+    _, api, _ = env
+    address = new_address()
+    entry = entries(world, address, "Google")[0]
+    entry["stamp"]["issuanceDate"] = "2026-01-01T00:00:00.123456Z"
+    entry["stamp"]["expirationDate"] = "2026-03-01T10:20:30.5+01:00"
+    api.post_json("/ceramic-cache/stamps/bulk", [entry], headers=bearer(address), status=201)
+    assert world.query("SELECT issuance_date::text, expiration_date::text FROM ceramic_cache_ceramiccache "
+                       "WHERE address = %s AND deleted_at IS NULL", address) == [
+        ("2026-01-01 00:00:00.123456+00", "2026-03-01 09:20:30.5+00")]
+
+
 def test_a_date_before_year_one_in_utc_is_invalid(env, world):
     _, api, _ = env
     address = new_address()

@@ -41,6 +41,10 @@ _KEPT = """kept AS (SELECT 1 FROM ceramic_cache_ceramiccache
                   WHERE address = %(address)s AND type = 1 AND deleted_at IS NULL
                     AND provider <> ALL(%(providers)s::text[]))"""
 
+# The new rows arrive as one JSON array of [provider, stamp, issuance date, expiration date, proof
+# value] arrays, in order: psycopg2 quotes one text parameter in a third of the time it takes for
+# five arrays of ten values, and orjson writes the dates and splices each stamp's JSON text in as
+# it is. ``r->1`` is the stamp as jsonb, as a ``jsonb[]`` element would be.
 # The scalar subquery runs the soft delete to completion before the first row is inserted (a
 # data-modifying CTE that nothing waits on would run after the INSERT). Rows this transaction has
 # just soft-deleted are dead to the conflict check, so a replaced provider's new row goes in.
@@ -48,9 +52,9 @@ _REPLACE = """WITH deleted AS (""" + _SOFT_DELETE + """ RETURNING 1), """ + _KEP
 INSERT INTO ceramic_cache_ceramiccache
   (type, address, provider, stamp, created_at, updated_at, compose_db_save_status,
    compose_db_stream_id, issuance_date, expiration_date, proof_value, source_app, source_scorer_id)
-SELECT 1, %(address)s, p, s, now(), now(), 'pending', '', i, e, v, %(app)s, %(scorer)s
-FROM unnest(%(providers_new)s::text[], %(stamps)s::jsonb[], %(issued)s::timestamptz[],
-            %(expires)s::timestamptz[], %(proofs)s::text[]) AS t(p, s, i, e, v)
+SELECT 1, %(address)s, r->>0, r->1, now(), now(), 'pending', '', (r->>2)::timestamptz, (r->>3)::timestamptz,
+       r->>4, %(app)s, %(scorer)s
+FROM jsonb_array_elements(%(rows)s::jsonb) AS t(r)
 WHERE (SELECT count(*) FROM deleted) >= 0
 ON CONFLICT (type, address, provider) WHERE deleted_at IS NULL DO NOTHING
 RETURNING id, xmin::text::bigint, stamp::text, provider, (SELECT count(*) FROM deleted), (SELECT count(*) FROM kept)"""
@@ -71,20 +75,13 @@ def replace_stamps(cur, address: str, community_id: int, providers: list[str], r
     if not rows:
         execute(cur, (LOCK, SOFT_DELETE), params)
         return cur.rowcount, 0, []
-    params.update({"app": source_app, "scorer": source_scorer_id,
-                   "providers_new": [r.provider for r in rows], "stamps": [r.text for r in rows],
-                   "issued": [_text(r.issuance_date) for r in rows],
-                   "expires": [_text(r.expiration_date) for r in rows], "proofs": [r.proof_value for r in rows]})
+    params.update({"app": source_app, "scorer": source_scorer_id, "rows": orjson.dumps(
+        [(r.provider, orjson.Fragment(r.text), r.issuance_date, r.expiration_date, r.proof_value) for r in rows]
+    ).decode()})
     execute(cur, (LOCK, REPLACE), params)
     returned = cur.fetchall()
     deleted, kept = (returned[0][4], returned[0][5]) if returned else (0, 0)
     return deleted, kept, [InsertedRow(*row[:4]) for row in returned]
-
-
-def _text(moment: datetime | None) -> str | None:
-    """A time for a ``timestamptz[]`` parameter as ISO 8601 text, which PostgreSQL reads exactly:
-    psycopg2 adapts a datetime as ``'...'::timestamptz``, four times slower for ten of them."""
-    return None if moment is None else moment.isoformat()
 
 
 # A live stamp: V1, not deleted, not revoked. Python checks the revocation of the row; a revoked
