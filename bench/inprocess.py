@@ -31,6 +31,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import io  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
@@ -133,23 +134,11 @@ def measure(dsn: str, manifest: dict, args) -> None:
 
     one_pass(count)  # every address once: proof cache, scorer config, connections
     counting = bool(os.environ.get(UNDER_CALLGRIND))
+    with observed(args.profile, counting):
+        passes = [one_pass(args.requests) for _ in range(3)]
     if counting:
-        callgrind_instrumentation("on")
-    profiler = None
-    if args.profile:
-        import cProfile
-
-        # CPU time, not wall time: under gevent a statement's wall time includes the database's.
-        profiler = cProfile.Profile(time.process_time)
-        profiler.enable()
-    passes = [one_pass(args.requests) for _ in range(3)]
-    if counting:
-        callgrind_instrumentation("off")
         services.close()
         return  # the parent reads the count
-    if profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(str(args.profile))
     services.usage.flush()
     cpu, wall = min(passes)
     sys.stdout = real_stdout
@@ -161,6 +150,31 @@ def measure(dsn: str, manifest: dict, args) -> None:
 
 
 UNDER_CALLGRIND = "BENCH_INPROCESS_UNDER_CALLGRIND"
+
+
+@contextlib.contextmanager
+def observed(profile: pathlib.Path | None, counting: bool):
+    """The measured passes, profiled into ``profile`` (cProfile) or counted by callgrind."""
+    if counting:
+        callgrind_instrumentation("on")
+        try:
+            yield
+        finally:
+            callgrind_instrumentation("off")
+        return
+    if profile is None:
+        yield
+        return
+    import cProfile
+
+    # CPU time, not wall time: under gevent a statement's wall time includes the database's.
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        profiler.dump_stats(str(profile))
 
 
 def count_instructions(args) -> None:
