@@ -21,11 +21,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.analytics import UsageRecorder, usage_row
 from app.conflicts import retry_on_conflict
+from app.metrics import Tally
 from app.rate_limits import RateLimited, RateLimiter
 from app.scoring.service import ScoringContention
 from db.pool import DatabaseUnavailable, Pool, PoolTimeout, TransactionConflict
 from tests.conftest import BASE_ENV
 from tests.servers import PRODUCTION_APP, ROOT, command, free_port, gunicorn_server
+from tests.test_ceramic_cache import bearer
 from tests.world import new_address
 
 
@@ -139,6 +141,39 @@ def test_credential_checks_are_counted_by_verdict_and_verdicts_served_from_the_c
     # the first score verifies both rows, the second finds them known, the third is a remembered
     # rescore (app/scoring/memo.py), which looks no row up
     assert (valid.value, mismatch.value, misses.value, hits.value, remembered.value) == (1, 1, 2, 2, 1)
+
+
+def test_a_bulk_writes_verdicts_are_counted_once_per_stamp_whether_its_proof_was_known_or_not(make_app, world):
+    community = world.community({"Google": 1, "Github": 1, "Twitter": 1}, "1")
+    _, app = make_app(CERAMIC_CACHE_SCORER_ID=community)
+    api = webtest.TestApp(app)
+    address = new_address()
+    body = [{"provider": p, "stamp": world.credential(address, p)} for p in ("Google", "Github", "Twitter")]
+    body.append({"provider": "Discord", "stamp": world.credential(new_address(), "Discord")})  # not the token's
+    with (Delta("scorer_credential_checks_total", result="valid", reason="") as valid,
+          Delta("scorer_credential_checks_total", result="invalid", reason="subject mismatch") as mismatch,
+          Delta("scorer_credential_cache_lookups_total", cache="proof", result="miss") as checked,
+          Delta("scorer_credential_cache_lookups_total", cache="proof", result="hit") as known):
+        for _ in range(2):  # the second post writes new rows of the same texts: proofs known
+            api.post_json("/ceramic-cache/stamps/bulk", body, headers=bearer(address), status=201)
+    assert (valid.value, mismatch.value, checked.value, known.value) == (6, 2, 3, 3)
+
+
+def test_a_tally_adds_each_counters_increments_once_and_starts_again_empty():
+    class Counter:
+        def __init__(self):
+            self.calls = []
+
+        def inc(self, amount=1):
+            self.calls.append(amount)
+
+    a, b, tally = Counter(), Counter(), Tally()
+    for counter in (a, b, a, a):
+        tally.inc(counter)
+    assert (a.calls, b.calls) == ([], [])
+    tally.add()
+    tally.add()  # nothing left to add
+    assert (a.calls, b.calls) == ([3], [1])
 
 
 def test_retried_and_abandoned_transactions_are_counted():

@@ -32,7 +32,7 @@ import orjson
 
 from app.caches import BoundedCache
 from app.clock import parse_expiration, utcnow
-from app.metrics import CREDENTIAL_CACHE, CREDENTIAL_CHECKS
+from app.metrics import CREDENTIAL_CACHE, CREDENTIAL_CHECKS, Tally
 
 from . import ed25519, eip712
 from .checks import (
@@ -184,18 +184,18 @@ class CredentialVerifier:
     def _put(self, key, value, valid: bool) -> None:
         (self.cache if valid else self.failures).put(key, value)
 
-    def _proof_reason(self, text: str, credential: dict, remember: bool = True) -> str | None:
+    def _proof_reason(self, text: str, credential: dict, remember: bool, tally: Tally) -> str | None:
         """The proof's verdict (None: valid), from the digest of the stored text when it was
         remembered before, else checked now (and remembered under that digest with ``remember``)."""
         key = b"t" + hashlib.blake2b(text.encode(), digest_size=20).digest()  # "t": not ``verify``'s keys
         reason = self._get(key, _MISSING)
         if reason is _MISSING:
-            _PROOF_MISS.inc()
+            tally.inc(_PROOF_MISS)
             reason = check_proof(credential)
             if remember:
                 self._put(key, reason, valid=reason is None)
         else:
-            _PROOF_HIT.inc()
+            tally.inc(_PROOF_HIT)
         return reason
 
     def verify_row(self, row: int, address: str,
@@ -225,7 +225,7 @@ class CredentialVerifier:
             return None
 
     def verify_stored(self, text: str, address: str, row: int | None = None, remember_text: bool = False,
-                      decoded: Any = _MISSING) -> tuple[Verdict, StampFields | None]:
+                      decoded: Any = _MISSING, tally: Tally | None = None) -> tuple[Verdict, StampFields | None]:
         """Verify a stored stamp given as its JSON text: the verdict, and the credential's
         ``stamp_fields`` when it is valid. Never raises.
 
@@ -238,12 +238,20 @@ class CredentialVerifier:
         ``decoded``: ``text`` decoded, when the caller has it (a stamp being written: the body's
         credential, of which ``text`` is the database's copy), so that it is not decoded again.
         It must equal ``orjson.loads(text)``; the database's copy of JSON that orjson parsed and
-        wrote differs only in key order, spacing and the spelling of numbers."""
+        wrote differs only in key order, spacing and the spelling of numbers.
+
+        ``tally``: where the verdict's metrics are counted, when the caller verifies several stamps
+        and adds them up once (``Tally.add``); without one, they are added at once."""
+        own = tally is None
+        tally = Tally() if own else tally
         try:
-            return self._verify_text(text, address, row, remember_text or row is None, decoded)
+            return self._verify_text(text, address, row, remember_text or row is None, decoded, tally)
         except Exception:  # defensive: a bug here must not fail a whole score
             log.exception("credential verification failed unexpectedly")
             return invalid(Reason.MALFORMED), None
+        finally:
+            if own:
+                tally.add()
 
     def verify(self, credential: Any, address: str) -> Verdict:
         """``verify_stored`` for a credential object (a tool's or a test's): its fields are checked
@@ -261,7 +269,7 @@ class CredentialVerifier:
         return self.verify_stored(text, address)[0]
 
     def _verify_text(self, text: str, address: str, row: int | None, remember_text: bool,
-                     decoded: Any = _MISSING) -> tuple[Verdict, StampFields | None]:
+                     decoded: Any, tally: Tally) -> tuple[Verdict, StampFields | None]:
         """The one verification: decode, field checks in Python's order (issuer trusted, not
         expired, subject), then the proof, not on huge input and not on an expired stamp."""
         try:
@@ -269,7 +277,7 @@ class CredentialVerifier:
         except (orjson.JSONDecodeError, TypeError):
             if row is not None:
                 self._put(row, _entry([Reason.MALFORMED, None, None, None, None]), valid=False)
-            _CHECKED[Reason.MALFORMED].inc()
+            tally.inc(_CHECKED[Reason.MALFORMED])
             return invalid(Reason.MALFORMED), None
         fields, now = stamp_fields(credential), self._now_aware()
         static = issuer_reason(fields, self.trusted_issuers)
@@ -281,7 +289,7 @@ class CredentialVerifier:
                 later = subject_reason(fields, address)
                 if later is None:
                     later = (Reason.MALFORMED if len(text) > self.max_bytes
-                             else self._proof_reason(text, credential, remember_text))
+                             else self._proof_reason(text, credential, remember_text, tally))
                 if later is None:
                     nullifiers = list(fields.nullifiers)
                     stored = 0 if fields.stored_nullifiers == fields.nullifiers else list(fields.stored_nullifiers)
@@ -289,7 +297,7 @@ class CredentialVerifier:
             self._put(row, _entry([static, fields.expiration_raw if static is None else None, later,
                                    nullifiers, stored]), valid=static is None and later is None)
         reason = static or expiry_reason(fields, now) or later
-        _CHECKED.get(reason, _CHECKED_OTHER).inc()
+        tally.inc(_CHECKED.get(reason, _CHECKED_OTHER))
         return (VALID, fields) if reason is None else (invalid(reason), None)
 
     def now_aware(self) -> datetime:

@@ -36,7 +36,7 @@ from app.credentials import CredentialVerifier
 from app.credentials.checks import dedup_nullifiers
 from app.credentials.verifier import ROW_HITS, ROW_MISSES, row_key
 from app.errors import InvalidAddress, NotFound, ServiceError
-from app.metrics import CONTENTION_FAILURES, TRANSACTION_RETRIES
+from app.metrics import CONTENTION_FAILURES, TRANSACTION_RETRIES, Tally
 from app.scoring import human_points
 from app.scoring.communities import Communities, Community, CommunityLookup, ScoringFailed
 from app.scoring.dedup import Candidate, Link, plan_lifo
@@ -107,9 +107,11 @@ class ScoringService:
     def verify_new_rows(self, address: str, rows) -> None:
         """Verify stamp rows just written for ``address`` ([(id, version, stored JSON text, the
         credential the text encodes)]), so the rescore that follows finds them known."""
+        tally = Tally()
         for cache_id, version, text, credential in rows:
             self._verifier.verify_stored(text, address, row=row_key(cache_id, version), remember_text=True,
-                                         decoded=credential)
+                                         decoded=credential, tally=tally)
+        tally.add()
 
     def checked_address(self, raw_address: str, lookup: CommunityLookup) -> str:
         """The address, valid; with a bad one, 404 first if the scorer is unknown (Python's v2 order,
@@ -233,8 +235,11 @@ class ScoringService:
                     texts = sql.stamp_texts(own, unknown)
             else:
                 texts = sql.stamp_texts(cur, unknown)
+            tally = Tally()
             for cache_id, version, text in texts:
-                verdicts[cache_id] = self._verifier.verify_stored(text, address, row=row_key(cache_id, version))
+                verdicts[cache_id] = self._verifier.verify_stored(text, address, row=row_key(cache_id, version),
+                                                                  tally=tally)
+            tally.add()
         if over_budget:
             raise VerificationBudgetExceeded()
         candidates: dict[str, Candidate] = {}
