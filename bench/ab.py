@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--b-env", action="append", default=[], metavar="NAME=VALUE", help="a setting of B")
     parser.add_argument("--rate-limit", help="set the benchmark API key's rate_limit to this first")
     args = parser.parse_args()
+    run.require_wrk()
     manifest = orjson.loads(args.manifest.read_bytes())
     envs = {name: dict(item.split("=", 1) for item in items) for name, items in (("A", args.a_env), ("B", args.b_env))}
     if args.rate_limit is not None:

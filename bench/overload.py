@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--sweeps", type=int, default=4)
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
+    run.require_wrk()
     manifest = orjson.loads(args.manifest.read_bytes())
     env = {**DEFAULTS, **dict(item.split("=", 1) for item in args.env)}
     budget_ms = float(env.get("REQUEST_BUDGET", "5")) * 1000

@@ -24,6 +24,7 @@ import os
 import pathlib
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -141,6 +142,12 @@ def locust(manifest_path: pathlib.Path, users: int, seconds: int, prefix: pathli
                    timeout=seconds + 60)
     with open(f"{prefix}_stats.csv") as f:
         return [row for row in csv.DictReader(f)]
+
+
+def require_wrk() -> None:
+    """Stop at once, before any server is started or warmed up, when wrk is not installed."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (make bench installs it)")
 
 
 def wrk(manifest: dict, connections: int, seconds: int, base: str = BASE, addresses: int | None = None,
@@ -262,6 +269,7 @@ def main() -> None:
     parser.add_argument("--soak", type=int, default=0, help="seconds of v2 load at 16 connections, PSS sampled")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
+    require_wrk()
     OUT.mkdir(exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     admin = server_dsn()
