@@ -1,9 +1,9 @@
 """The stamp store of an address (ceramic cache): writes that rescore atomically, reads, the UI score.
 
-A write is one transaction: lock the address, soft-delete the replaced providers and insert the new
-stamps (one round trip), rescore, commit and read the live stamps back (one round trip). Any failure
-before the commit (including the scorer's) rolls back the whole write, so the previous stamps stay
-live.
+A write is one transaction: lock the address, soft-delete the replaced providers, insert the new
+stamps and read what the rescore needs (one round trip), rescore, commit and read the live stamps
+back (one round trip). Any failure before the commit (including the scorer's) rolls back the whole
+write, so the previous stamps stay live.
 """
 from __future__ import annotations
 
@@ -102,23 +102,24 @@ class StampService:
 
         def transaction() -> WriteResult:
             with self._pool.transaction() as cur:
-                deleted, kept, inserted = sql.replace_stamps(cur, address, community_id, providers, rows,
-                                                             source_app, source_scorer_id)
-                if require_existing and not deleted:
+                written = sql.replace_stamps(cur, address, community_id, providers, rows, source_app,
+                                             source_scorer_id)
+                inserted = written.inserted
+                if require_existing and not written.deleted:
                     raise NotFound("Unable to find stamp to delete.")
-                if kept + len(inserted) > max(MAX_LIVE_STAMPS, kept + deleted):
+                if written.kept + len(inserted) > max(MAX_LIVE_STAMPS, written.kept + written.deleted):
                     raise TooManyLiveStamps(f"Too many stamps for this address (limit {MAX_LIVE_STAMPS}).")
                 if len(inserted) != len(rows):
                     # A writer that does not take this address's lock (another community's path)
                     # inserted a live row in between: start over.
                     raise TransactionConflict("concurrent stamp insert")
-                # verified from the body's credentials: the stored texts are not decoded again
-                self._scoring.verify_new_rows(address, [(r.id, r.version, r.text, credentials[r.provider][1])
-                                                        for r in inserted])
-                result = self._scoring.score_within(cur, address, lookup)
-                known = {r.id: r.text for r in inserted}  # no second jsonb conversion
+                # verified from the body's credentials (and their texts): nothing is read back
+                self._scoring.verify_new_rows(address, [(r.id, r.version, credentials[r.provider][0].text,
+                                                         credentials[r.provider][1]) for r in inserted])
+                result = self._scoring.score_within(cur, address, lookup, written.read)
                 # COMMIT and the listing in one message: the listing shows what was committed
-                listing = sql.live_stamps_json(cur, address, limit=MAX_LIVE_STAMPS, known=known, after_commit=True)
+                listing = sql.live_stamps_json(cur, address, limit=MAX_LIVE_STAMPS, compact=True,
+                                               after_commit=True)
                 return WriteResult(listing, result.view())
 
         return retry_on_conflict(transaction)

@@ -138,9 +138,9 @@ def test_round_trips_of_a_steady_v2_score(world, database_url, capsys):
 
 def test_round_trips_of_a_bulk_post(world, database_url, capsys):
     """Replacing 10 stamps and rescoring, in one transaction: lock, soft-delete and insert in one
-    message with BEGIN (the insert returns the stored credentials, verified then), read stamp rows with the passport
-    and the links the address owns, links by hash and link writes (first score only), persist,
-    COMMIT with the listing after it."""
+    message with BEGIN, the insert's statement also returning the stored credentials (verified then)
+    and the score's read (stamp rows, passport, the links the address owns); links by hash and link
+    writes (first score only), persist, COMMIT with the listing after it."""
     from app.stamps import SOURCE_PASSPORT, StampService
 
     pool = Pool(database_url, size=2, connection_factory=CountingConnection)
@@ -161,5 +161,5 @@ def test_round_trips_of_a_bulk_post(world, database_url, capsys):
     assert v2_score(result.score)["score"] == "10.00000"
     with capsys.disabled():
         print(f"\nSQL round trips of a 10-stamp bulk POST: {counts[0]} (first), {counts[1]} (again)")
-    # community config (not cached here) + the 6 of a first write, 4 once the links exist
-    assert counts == [7, 5]
+    # community config (not cached here) + the 5 of a first write, 3 once the links exist
+    assert counts == [6, 4]

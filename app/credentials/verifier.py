@@ -8,9 +8,12 @@ the address, provider, nullifiers) and its proof verified. What production does 
   ``row_key``), and verifies the text only of rows it has not seen (``verify_stored(..., row=key)``),
   which remembers under the row what ``verify_row`` needs, expiry still judged at each use; a
   known stamp costs neither the database nor this process a decode of its JSON;
-* a stamp being written is verified the same way (``remember_text=True``), and its proof's verdict
-  is also kept under the digest of its text, so the same stamp posted again (a new row, the same
-  text) takes the verdict from there: no cryptography twice.
+* a stamp being written is verified the same way (``remember_text=True``), from the body's
+  credential and its text as posted (orjson's spelling; nothing is read back), and its proof's
+  verdict is also kept under the digest of that text, so the same stamp posted again (a new row,
+  the same text) takes the verdict from there: no cryptography twice. The database's respelling
+  of the stamp (jsonb orders keys its own way) has another digest: should the row's entry be
+  evicted, a score that verifies the stored text checks the proof once more.
 
 ``verify_stored(text, address)`` without a row and ``verify(credential, address)`` (an object,
 serialized first) are thin wrappers over the same code for tools and tests: the fields are checked
@@ -185,8 +188,8 @@ class CredentialVerifier:
         (self.cache if valid else self.failures).put(key, value)
 
     def _proof_reason(self, text: str, credential: dict, remember: bool, tally: Tally) -> str | None:
-        """The proof's verdict (None: valid), from the digest of the stored text when it was
-        remembered before, else checked now (and remembered under that digest with ``remember``)."""
+        """The proof's verdict (None: valid), from the digest of the text when it was remembered
+        before, else checked now (and remembered under that digest with ``remember``)."""
         key = b"t" + hashlib.blake2b(text.encode(), digest_size=20).digest()  # "t": not ``verify``'s keys
         reason = self._get(key, _MISSING)
         if reason is _MISSING:
@@ -236,9 +239,8 @@ class CredentialVerifier:
         which may be posted again), so the rows scores read fill the cache once, not twice.
 
         ``decoded``: ``text`` decoded, when the caller has it (a stamp being written: the body's
-        credential, of which ``text`` is the database's copy), so that it is not decoded again.
-        It must equal ``orjson.loads(text)``; the database's copy of JSON that orjson parsed and
-        wrote differs only in key order, spacing and the spelling of numbers.
+        credential, and ``text`` its JSON as the body's schema wrote it), so that it is not decoded
+        again. It must equal ``orjson.loads(text)``.
 
         ``tally``: where the verdict's metrics are counted, when the caller verifies several stamps
         and adds them up once (``Tally.add``); without one, they are added at once."""

@@ -95,11 +95,15 @@ class ScoringService:
             return rescore()
         return self._coalescer.run((address, lookup), rescore)
 
-    def score_within(self, cur, address: str, lookup: CommunityLookup) -> ScoreResult:
+    def score_within(self, cur, address: str, lookup: CommunityLookup,
+                     read: sql.ScoreRead | None = None) -> ScoreResult:
         """Rescore inside the caller's open transaction: the reads see its uncommitted writes (the
-        stamp endpoints write the cache and rescore atomically). ``address`` is already valid."""
+        stamp endpoints write the cache and rescore atomically). ``address`` is already valid.
+        ``read``: the score's read of the address for ``lookup.community_id``, when the caller's write
+        made it (db/queries/ceramic_cache.py)."""
         community = self._communities.get(lookup, cur)
-        read = sql.read_for_score(cur, address, community.id)
+        if read is None or community.id != lookup.community_id:
+            read = sql.read_for_score(cur, address, community.id)
         candidates = self._valid_stamps(read.stamp_rows, address, cur)
         context = sql.complete_context(cur, read, community.id, _hashes(candidates))
         return self._write(cur, community, candidates, _links(context.links), address, self._clock())

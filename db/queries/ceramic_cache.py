@@ -9,6 +9,7 @@ import orjson
 
 from db.literals import Literal
 from db.prepared import Statement, execute
+from db.queries import scoring
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,6 @@ class NewRow:
 class InsertedRow(NamedTuple):
     id: int
     version: int             # the row's xmin (app.credentials.verifier.row_key)
-    text: str                # the credential as the database stored it (jsonb's text)
     provider: str
 
 
@@ -38,9 +38,10 @@ _SOFT_DELETE = """UPDATE ceramic_cache_ceramiccache SET deleted_at = now(), upda
                     AND deleted_at IS NULL"""
 
 # The live rows of other providers, as the statement's snapshot sees them: they stay live.
-_KEPT = """kept AS (SELECT 1 FROM ceramic_cache_ceramiccache
-                  WHERE address = %(address)s AND type = 1 AND deleted_at IS NULL
-                    AND provider <> ALL(%(providers)s::text[]))"""
+_KEPT = """kept AS (SELECT cc.id, cc.xmin, cc.provider, cc.proof_value, cc.updated_at
+                  FROM ceramic_cache_ceramiccache cc
+                  WHERE cc.address = %(address)s AND cc.type = 1 AND cc.deleted_at IS NULL
+                    AND cc.provider <> ALL(%(providers)s::text[]))"""
 
 # The new rows arrive as one JSON array of [provider, stamp, issuance date, expiration date, proof
 # value] arrays, in order: one parameter, dollar-quoted (db/literals.py), where psycopg2's quoting of
@@ -49,7 +50,7 @@ _KEPT = """kept AS (SELECT 1 FROM ceramic_cache_ceramiccache
 # The scalar subquery runs the soft delete to completion before the first row is inserted (a
 # data-modifying CTE that nothing waits on would run after the INSERT). Rows this transaction has
 # just soft-deleted are dead to the conflict check, so a replaced provider's new row goes in.
-_REPLACE = """WITH deleted AS (""" + _SOFT_DELETE + """ RETURNING 1), """ + _KEPT + """
+_INSERTED = """inserted AS (
 INSERT INTO ceramic_cache_ceramiccache
   (type, address, provider, stamp, created_at, updated_at, compose_db_save_status,
    compose_db_stream_id, issuance_date, expiration_date, proof_value, source_app, source_scorer_id)
@@ -58,31 +59,45 @@ SELECT 1, %(address)s, r->>0, r->1, now(), now(), 'pending', '', (r->>2)::timest
 FROM jsonb_array_elements(%(rows)s::jsonb) AS t(r)
 WHERE (SELECT count(*) FROM deleted) >= 0
 ON CONFLICT (type, address, provider) WHERE deleted_at IS NULL DO NOTHING
-RETURNING id, xmin::text::bigint, stamp::text, provider, (SELECT count(*) FROM deleted), (SELECT count(*) FROM kept)"""
+RETURNING id, xmin, provider, proof_value, updated_at)"""
+
+# The write and the score's read in one statement: the address's live rows after the write are the
+# kept ones and the inserted ones (its snapshot still shows the replaced rows live, and not the new
+# ones), read as scoring's read reads them (db/queries/scoring.py), digest left NULL; then the
+# counts and the inserted rows with the stamp as the database stored it (jsonb's text).
+_REPLACE = ("WITH deleted AS (" + _SOFT_DELETE + " RETURNING 1), " + _KEPT + ", " + _INSERTED + "\nSELECT "
+            + scoring.STAMP_ROWS.format(source="""(SELECT id, xmin, provider, proof_value, updated_at FROM kept
+              UNION ALL SELECT id, xmin, provider, proof_value, updated_at FROM inserted)
+             AS cc(id, xmin, provider, proof_value, updated_at)""")
+            + ",\n       " + scoring.PASSPORT_AND_LINKS + """, NULL,
+       (SELECT count(*) FROM deleted), (SELECT count(*) FROM kept),
+       (SELECT json_agg(json_build_array(id, xmin::text::bigint, provider) ORDER BY id) FROM inserted)
+""" + scoring.PASSPORT_JOIN)
 
 LOCK = Statement("lock_passport", _LOCK)
-SOFT_DELETE = Statement("soft_delete_stamps", _SOFT_DELETE)
 REPLACE = Statement("replace_stamps", _REPLACE)
 
 
+@dataclass
+class Replaced:
+    deleted: int                 # live stamps soft-deleted
+    kept: int                    # live stamps of other providers, left as they were
+    inserted: list[InsertedRow]  # the rows that went in
+    read: scoring.ScoreRead      # scoring's read of the address after the write (no digest)
+
+
 def replace_stamps(cur, address: str, community_id: int, providers: list[str], rows: list[NewRow],
-                   source_app: int | None, source_scorer_id: int | None) -> tuple[int, int, list[InsertedRow]]:
-    """Lock the address, soft-delete its live stamps of ``providers``, insert ``rows`` as live stamps:
-    one round trip, statements in that order. Returns how many stamps were soft-deleted, how many
-    live stamps of other providers stay, and the rows that went in; a row whose provider has a live
-    row a concurrent writer inserted is skipped. The counts are known only when a row went in or
-    none was to: without any, callers retry the conflict anyway."""
-    params = {"address": address, "community_id": community_id, "providers": providers}
-    if not rows:
-        execute(cur, (LOCK, SOFT_DELETE), params)
-        return cur.rowcount, 0, []
-    params.update({"app": source_app, "scorer": source_scorer_id, "rows": Literal(orjson.dumps(
-        [(r.provider, orjson.Fragment(r.text), r.issuance_date, r.expiration_date, r.proof_value) for r in rows]
-    ).decode())})
-    execute(cur, (LOCK, REPLACE), params)
-    returned = cur.fetchall()
-    deleted, kept = (returned[0][4], returned[0][5]) if returned else (0, 0)
-    return deleted, kept, [InsertedRow(*row[:4]) for row in returned]
+                   source_app: int | None, source_scorer_id: int | None) -> Replaced:
+    """Lock the address, soft-delete its live stamps of ``providers``, insert ``rows`` as live stamps
+    and read what scoring the address for ``community_id`` reads: one round trip, in that order. A
+    row whose provider has a live row a concurrent writer inserted is skipped (not in ``inserted``)."""
+    execute(cur, (LOCK, REPLACE), {
+        "address": address, "community_id": community_id, "providers": providers, "app": source_app,
+        "scorer": source_scorer_id, "rows": Literal(orjson.dumps(
+            [(r.provider, orjson.Fragment(r.text), r.issuance_date, r.expiration_date, r.proof_value)
+             for r in rows]).decode())})
+    row = cur.fetchone()
+    return Replaced(row[5], row[6], [InsertedRow(*r) for r in row[7] or ()], scoring.score_read(row))
 
 
 # A live stamp: V1, not deleted, not revoked. Python checks the revocation of the row; a revoked
@@ -100,36 +115,28 @@ SELECT coalesce(json_agg(json_build_object('id', cc.id, 'address', cc.address, '
                                            'stamp', cc.stamp)
                          ORDER BY cc.created_at DESC NULLS LAST, cc.id DESC), '[]')::text
 FROM (SELECT cc.id, cc.address, cc.provider, cc.stamp, cc.created_at """ + _LIVE + """) cc""")
-LIVE_KNOWN = Statement("live_stamps_known", """
-SELECT cc.id, cc.provider, CASE WHEN cc.id = ANY(%(known)s::bigint[]) THEN NULL ELSE cc.stamp::text END
-""" + _LIVE)
+# The same array spelled without spaces, as orjson writes it (the bulk writes' answers): built as
+# text, with to_json escaping the texts as orjson does (quote, backslash, control characters).
+LIVE_COMPACT = Statement("live_stamps_compact", """
+SELECT '[' || coalesce(string_agg('{"id":' || cc.id || ',"address":' || to_json(cc.address)::text
+                                  || ',"provider":' || to_json(cc.provider)::text || ',"stamp":' || cc.stamp::text
+                                  || '}', ',' ORDER BY cc.created_at DESC NULLS LAST, cc.id DESC), '') || ']'
+FROM (SELECT cc.id, cc.address, cc.provider, cc.stamp, cc.created_at """ + _LIVE + """) cc""")
 
 
-def live_stamps_json(cur, address: str, *, limit: int, known: dict[int, str] | None = None,
-                     after_commit: bool = False) -> bytes:
+def live_stamps_json(cur, address: str, *, limit: int, compact: bool = False, after_commit: bool = False) -> bytes:
     """The address's live, non-revoked V1 stamps (the newest ``limit``) as a JSON array of
     CachedStamp, newest first. The stamps are passed through as the server's JSON text, never
     decoded here.
 
-    ``known``: {row id: stamp text} of rows this transaction already has the text of (the rows it
-    just inserted, from ``insert``). Those stamps are not converted from ``jsonb`` again, which for
-    ten stamps is half of this read's cost; the server then sends ids and providers, and the array
-    is assembled here.
+    ``compact``: spelled without spaces between keys and values, as orjson writes JSON (the bulk
+    writes' answers), not with ``json_build_object``'s (the listing's answer).
 
     ``after_commit``: ``cur``'s transaction (``Pool.transaction``) is committed first, in the same
     message: the listing is then what the write committed (and anything committed since)."""
-    if known:
-        return _assemble(cur, address, known, limit, after_commit)
-    execute(cur, LIVE_JSON, {"address": address, "limit": limit}, after_commit=after_commit)
+    execute(cur, LIVE_COMPACT if compact else LIVE_JSON, {"address": address, "limit": limit},
+            after_commit=after_commit)
     return cur.fetchone()[0].encode()
-
-
-def _assemble(cur, address: str, known: dict[int, str], limit: int, after_commit: bool) -> bytes:
-    execute(cur, LIVE_KNOWN, {"address": address, "known": list(known), "limit": limit}, after_commit=after_commit)
-    items = [orjson.dumps({"id": row_id, "address": address, "provider": provider,
-                           "stamp": orjson.Fragment(known[row_id] if text is None else text)})
-             for row_id, provider, text in cur.fetchall()]
-    return b"[" + b",".join(items) + b"]"
 
 
 @dataclass(frozen=True)

@@ -90,16 +90,17 @@ def load_community(cur, community_id: int | None, *, account_id: int | None = No
 # * the hash links the address owns in the community. Links are found by nullifier, which only the
 #   checked credentials name, but a stamp that counted before owns its nullifiers' links: in the
 #   usual rescore these are all the links needed, and ``complete_context`` reads any others.
-_READ = """
-SELECT (SELECT json_agg(json_build_array(cc.id, cc.xmin::text::bigint, cc.provider,
+# The read's first column, over ``cc`` (``{source}``): rows with id, xmin, provider, proof_value and
+# updated_at. The bulk write (db/queries/ceramic_cache.py) reads it from the rows it keeps and inserts.
+STAMP_ROWS = """(SELECT json_agg(json_build_array(cc.id, cc.xmin::text::bigint, cc.provider,
                                          EXISTS (SELECT 1 FROM ceramic_cache_revocation r
                                                  WHERE r.ceramic_cache_id = cc.id)
                                          OR EXISTS (SELECT 1 FROM ceramic_cache_revocation r
                                                     WHERE r.proof_value = cc.proof_value))
                         ORDER BY cc.provider, cc.updated_at DESC, cc.id DESC)
-        FROM ceramic_cache_ceramiccache cc
-        WHERE cc.address = %(address)s AND cc.type = 1 AND cc.deleted_at IS NULL),
-       p.id,
+        FROM {source})"""
+# The read's other three columns (passport, its registry_stamp rows, the links the address owns).
+PASSPORT_AND_LINKS = """p.id,
        (SELECT array_agg(ARRAY[s.id, s.xmin::text::bigint] ORDER BY s.id)
         FROM registry_stamp s WHERE s.passport_id = p.id),
        -- "+ 0" keeps the planner on the address index: with the community's index it ANDs a
@@ -107,10 +108,12 @@ SELECT (SELECT json_agg(json_build_array(cc.id, cc.xmin::text::bigint, cc.provid
        -- statistics underestimate how many that is.
        (SELECT json_agg(json_build_array(l.hash, l.address, l.expires_at) ORDER BY l.hash)
         FROM registry_hashscorerlink l
-        WHERE l.address = %(address)s AND l.community_id + 0 = %(community_id)s)
-FROM (VALUES (1)) AS one
-LEFT JOIN registry_passport p ON p.address = %(address)s AND p.community_id = %(community_id)s
-"""
+        WHERE l.address = %(address)s AND l.community_id + 0 = %(community_id)s)"""
+PASSPORT_JOIN = """FROM (VALUES (1)) AS one
+LEFT JOIN registry_passport p ON p.address = %(address)s AND p.community_id = %(community_id)s"""
+_READ = ("\nSELECT " + STAMP_ROWS.format(source="""ceramic_cache_ceramiccache cc
+        WHERE cc.address = %(address)s AND cc.type = 1 AND cc.deleted_at IS NULL""")
+         + ",\n       " + PASSPORT_AND_LINKS + "\n" + PASSPORT_JOIN + "\n")
 # The read's digest: the memo of a rescore (app/scoring/memo.py) is valid while the same read gives
 # the same digest. Every part is spelled out (coalesce) so that no two different reads concatenate
 # to the same text.
@@ -133,10 +136,11 @@ class ScoreRead:
 
 def read_for_score(cur, address: str, community_id: int) -> ScoreRead:
     execute(cur, SCORE_READ, {"address": address, "community_id": community_id})
-    return _score_read(cur.fetchone())
+    return score_read(cur.fetchone())
 
 
-def _score_read(row) -> ScoreRead:
+def score_read(row) -> ScoreRead:
+    """A ``ScoreRead`` from a row whose first five columns are the read's (digest NULL if not made)."""
     stamps, passport_id, registry, links, digest = row[:5]
     return ScoreRead(stamps or [], passport_id, [(i, v) for i, v in registry or ()], links or [], digest)
 
@@ -395,7 +399,7 @@ def read_and_persist_if(cur, digest: str, passport_id: int, record: ScoreRecord,
                        "clash_expires": [link.expires_at.isoformat() for link in clashes]})
     execute(cur, READ_AND_PERSIST_IF_CLASHES if clashes else READ_AND_PERSIST_IF, params)
     row = cur.fetchone()
-    return (None, row[0]) if row[0] is not None else (_score_read(row[1:]), None)
+    return (None, row[0]) if row[0] is not None else (score_read(row[1:]), None)
 
 
 @dataclass
