@@ -381,6 +381,35 @@ print(sorted(os.listdir(folder)) == files, registry.get_sample_value("remembered
 """
 
 
+NATIVE_LOCK_SCRIPT = """
+import os, tempfile
+from gevent import monkey
+monkey.patch_all()
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp()
+import threading
+import gevent
+import web.metrics
+from prometheus_client import values
+web.metrics.remember_pid()
+from prometheus_client import Counter
+counter = Counter("locked_total", "a test counter")
+# the lock MultiProcessValue made, which every value's write takes
+[lock] = [c.cell_contents for c in values.ValueClass.inc.__closure__ if hasattr(c.cell_contents, "acquire")]
+gevent.joinall([gevent.spawn(lambda: [counter.inc() for _ in range(1000)]) for _ in range(4)])
+print(type(lock).__module__, type(threading.Lock()).__module__, values.Lock is threading.Lock,
+      counter._value.get())
+"""
+
+
+def test_metric_writes_take_an_os_lock_under_gevent_and_the_library_keeps_its_own():
+    """remember_pid gives prometheus-client's writes the OS lock gevent's patching replaced (no
+    write can yield to another greenlet while it holds it), and leaves the library's name bound
+    to the patched lock for anything created later."""
+    out = subprocess.run([sys.executable, "-c", NATIVE_LOCK_SCRIPT], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.split() == ["_thread", "gevent.thread", "True", "4000.0"], out.stderr
+
+
 def test_metric_writes_name_the_process_by_the_pid_remembered_at_its_fork():
     """gunicorn's workers call remember_pid (web/metrics.py): a write takes the pid remembered at
     the process's fork instead of asking the kernel, and a forked process still writes a file of its
