@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -18,6 +19,12 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return (value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)).isoformat()
+
+
+# A stamp's expiry is written into every score of its address (the answer's and the stored stamps):
+# the same few thousand datetimes again and again, each formatted once. Bounded; a datetime is
+# immutable, so its text cannot go stale.
+iso_repeated = functools.lru_cache(maxsize=4096)(iso)
 
 
 def django_iso(value: datetime | None) -> str | None:

@@ -60,6 +60,13 @@ def _stamps(count: int) -> struct.Struct:
     return struct.Struct(f"<{count}q{count}q{count}H")
 
 
+@functools.lru_cache(maxsize=4096)
+def _moment(micros: int) -> datetime:
+    """A counted stamp's expiry as a datetime: the same object for the same expiry, whose text
+    app.formats.iso_repeated then finds formatted."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
 def _key(community_id: int, address: str) -> bytes:
     return community_id.to_bytes(8, "little", signed=True) + bytes.fromhex(address[2:])
 
@@ -107,7 +114,7 @@ class RescoreMemo:
         values, names = _stamps(count).unpack_from(entry, _HEAD.size), self._names
         # Candidates enough for the answer: no human points are due (which would need the
         # nullifiers) in a remembered rescore.
-        counted = [Candidate(cache_id, names[number], 0, (), _EPOCH + timedelta(microseconds=expiry), "", ())
+        counted = [Candidate(cache_id, names[number], 0, (), _moment(expiry), "", ())
                    for cache_id, expiry, number in zip(values[:count], values[count:2 * count],
                                                        values[2 * count:], strict=True)]
         tail = entry[_HEAD.size + count * _STAMP_BYTES:]

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from app.formats import django_iso, iso
+from app.formats import django_iso, iso_repeated
 from app.scoring.dedup import Plan
 from app.scoring.human_points import Points
 from app.scoring.weights import Weights
@@ -83,7 +83,7 @@ def compute_score(plan: Plan, weights: Weights, threshold: Decimal, address: str
     for stamp in plan.valid:
         weight, text, number = weights.shown(stamp.provider)
         raw += weight
-        stamps[stamp.provider] = {"score": text, "dedup": False, "expiration_date": iso(stamp.expires_at)}
+        stamps[stamp.provider] = {"score": text, "dedup": False, "expiration_date": iso_repeated(stamp.expires_at)}
         stamp_scores[stamp.provider] = number
     expiration = min((stamp.expires_at for stamp in plan.valid), default=None)
     for stamp in plan.deduped:
