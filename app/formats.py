@@ -21,9 +21,9 @@ def iso(value: datetime | None) -> str | None:
     return (value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)).isoformat()
 
 
-# A stamp's expiry is written into every score of its address (the answer's and the stored stamps):
-# the same few thousand datetimes again and again, each formatted once. Bounded; a datetime is
-# immutable, so its text cannot go stale.
+# A stamp's expiry (and a score's, the first of its stamps') is written into every score of its
+# address: the same few thousand datetimes again and again, each formatted once. Bounded; a
+# datetime is immutable, so its text cannot go stale.
 iso_repeated = functools.lru_cache(maxsize=4096)(iso)
 
 
@@ -35,3 +35,6 @@ def django_iso(value: datetime | None) -> str | None:
     if value.microsecond:
         text = text[:23] + text[26:]
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+django_iso_repeated = functools.lru_cache(maxsize=4096)(django_iso)  # as iso_repeated

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.formats import fmt5, iso, iso_repeated
+from app.formats import django_iso, django_iso_repeated, fmt5, iso, iso_repeated
 from app.scoring.weights import WeightError, Weights
 
 
@@ -38,6 +38,7 @@ def test_a_repeated_datetime_is_formatted_as_iso_formats_it_and_only_once():
                datetime(2026, 1, 2, 5, 4, 5, tzinfo=timezone(timedelta(hours=2))), None]
     for moment in moments:
         assert iso_repeated(moment) == iso(moment)
+        assert django_iso_repeated(moment) == django_iso(moment)
     hits = iso_repeated.cache_info().hits
     assert iso_repeated(datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)) == "2026-01-02T03:04:05+00:00"
     assert iso_repeated.cache_info().hits == hits + 1

@@ -13,7 +13,7 @@ from typing import Iterable
 import orjson
 from marshmallow import Schema, fields
 
-from app.formats import fmt5, iso
+from app.formats import fmt5, iso, iso_repeated
 from app.scoring.human_points import Points
 from app.scoring.result import ScoreView
 
@@ -183,7 +183,7 @@ def v2_score(view: ScoreView) -> dict:
         "score": fmt5(view.raw_score),
         "passing_score": view.passing,
         "last_score_timestamp": iso(view.last_score_timestamp),
-        "expiration_timestamp": iso(view.expiration),
+        "expiration_timestamp": iso_repeated(view.expiration),
         "threshold": fmt5(view.threshold),
         "error": view.error,
         "stamps": view.stamps,

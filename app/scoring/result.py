@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from app.formats import django_iso, iso_repeated
+from app.formats import django_iso, django_iso_repeated, iso_repeated
 from app.scoring.dedup import Plan
 from app.scoring.human_points import Points
 from app.scoring.weights import Weights
@@ -71,7 +71,7 @@ class ScoreResult:
             stamp_scores=self.stamp_scores, stamps=self.stamps, expiration_date=self.expiration,
             event_fields={"score": str(self.binary_score),
                           "last_score_timestamp": django_iso(self.last_score_timestamp),
-                          "status": "DONE", "error": None, "expiration_date": django_iso(self.expiration)},
+                          "status": "DONE", "error": None, "expiration_date": django_iso_repeated(self.expiration)},
             counted_cache_ids=self.counted_cache_ids)
 
 
