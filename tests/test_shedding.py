@@ -160,6 +160,27 @@ def test_a_stall_weighs_as_much_as_it_lasts():
     assert admission.interval == pytest.approx(0.05)
 
 
+def test_a_slow_second_does_not_refuse_the_requests_answered_after_it_but_a_lasting_slowdown_does():
+    """700 in flight, answers 2 ms apart, a 3.5 s limit: a newcomer waits about 1.4 s. A second at
+    8 ms (addresses new to the worker, say) would make it 5.6 s if it lasted; the pace is averaged
+    over the limit's span, so the door stays open through a slow second and closes only once the
+    slowdown has lasted about that long."""
+    now = [0.0]
+    admission = Admission(limit=3.5, busy=1, clock=lambda: now[0])
+    for _ in range(700):
+        admission.admit()
+    saturated(admission, now, [0.002] * 2500)  # 5 s at the usual pace
+    assert admission.interval == pytest.approx(0.002)
+    assert admission.in_flight == 700
+    first_refusal = None
+    for answer in range(1000):  # 8 s at 8 ms: each answer makes room for one newcomer
+        now[0] += 0.008
+        admission.done()
+        if not admission.admit() and first_refusal is None:
+            first_refusal = (answer + 1) * 0.008
+    assert first_refusal is not None and 2.0 < first_refusal < 4.0
+
+
 def test_each_saturated_period_is_timed_afresh():
     now = [0.0]
     admission = Admission(limit=1.0, busy=2, clock=lambda: now[0])

@@ -96,12 +96,15 @@ class Admission:
     pace, leave within ``limit`` seconds.
 
     The pace is the time between answers over windows of ``WINDOW`` seconds of saturation, in a
-    moving average over the last second or so of windows, about the time a newcomer would wait: a
-    stall (a slow commit, a collection, the other processes' turn on the CPU) weighs as much as it
-    lasts, not as one gap among many, and one slow window does not refuse the next seconds'
-    requests. Each saturated period is timed afresh (a worker that was slow while its caches were
-    cold may be fast now); until its first window is complete every newcomer is let in (the pool's
-    estimate still applies)."""
+    moving average over about ``limit`` seconds of windows. A newcomer is refused only when its
+    wait would be about ``limit`` or more, and what decides that wait is the pace over the next
+    ``limit`` seconds, which the pace over the last ``limit`` seconds predicts best: a stall (a slow
+    commit, a collection, the other processes' turn on the CPU, a second of addresses new to the
+    worker whose proofs it verifies) weighs as much as it lasts, not as one gap among many, and does
+    not refuse requests that will be answered after it. A worker that slows down for good is timed
+    at its new pace within about ``limit`` seconds; until then the pool's estimate and the handler's
+    budget still apply. Each saturated period is timed afresh (a worker that was slow while its
+    caches were cold may be fast now); until its first window is complete every newcomer is let in."""
 
     WINDOW = 0.25
 
@@ -136,7 +139,10 @@ class Admission:
             elapsed = now - self._window_start
             if elapsed >= self.WINDOW:
                 pace = elapsed / self._answers
-                self.interval = pace if self.interval is None else self.interval + (pace - self.interval) * 0.2
+                if self.interval is None:
+                    self.interval = pace
+                else:
+                    self.interval += (pace - self.interval) * min(1.0, elapsed / self._limit)
                 self._window_start, self._answers = now, 0
 
 
