@@ -147,6 +147,49 @@ def test_waiting_is_bounded_when_a_rescore_hangs(hung):
     assert not coalescer._keys
 
 
+@pytest.mark.parametrize("role", ["next", "follower"])
+def test_a_request_waits_for_other_rescores_only_while_its_deadline_leaves_time_for_its_own(role):
+    """Rescores take 0.3 s lately and the request's deadline is 0.5 s away: it waits at most 0.2 s
+    for the hung running rescore (and the next one), then rescores for itself, answered before its
+    deadline instead of after a wait of the whole budget."""
+    due = [None]
+    coalescer, results = Coalescer(wait=5.0, deadline=lambda: due[0]), {}
+    coalescer.run_time = 0.3
+    release = threading.Event()
+    calls = itertools.count(1)
+
+    def rescore():
+        n = next(calls)
+        if n == 1:
+            release.wait(10)  # the running rescore hangs
+        return n
+
+    first = start(coalescer, "a", rescore, results, "first")
+    wait_until(lambda: "a" in coalescer._keys)
+    if role == "follower":
+        leader = start(coalescer, "a", rescore, results, "next")
+        wait_until(lambda: coalescer._keys["a"].next is not None)
+    started = time.monotonic()
+    due[0] = started + 0.5
+    waiter = start(coalescer, "a", rescore, results, role)
+    waiter.join(5)
+    assert 0.15 <= time.monotonic() - started < 0.45
+    assert results[role][1] == 2  # its own rescore, started once it stopped waiting
+    due[0] = None
+    release.set()
+    first.join(5)
+    if role == "follower":
+        leader.join(5)
+    assert not coalescer._keys
+
+
+def test_the_time_a_rescore_takes_is_learnt_from_the_rescores_run():
+    coalescer = Coalescer(wait=5.0, deadline=lambda: None)
+    for _ in range(30):
+        coalescer.run("a", lambda: time.sleep(0.02))
+    assert 0.01 < coalescer.run_time < 0.1
+
+
 # --- through the production command ---------------------------------------------------------------
 
 @pytest.mark.slow
