@@ -3,7 +3,6 @@ access-log line and its request metrics."""
 from __future__ import annotations
 
 import io
-import logging
 import re
 import threading
 import time
@@ -14,10 +13,10 @@ import falcon
 from app.analytics import usage_row
 from app.errors import BadRequest, ServiceError
 from db import deadline as request_deadline
-from web.logs import request_id_var
+from web.logs import AccessLog, request_id_var
 from web.metrics import RequestMetrics
 
-access_log = logging.getLogger("access")
+access_log = AccessLog()  # one JSON line per request (web/logs.py)
 
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -88,17 +87,14 @@ class RequestContext:
         started = getattr(req.context, "started", None)
         seconds = time.perf_counter() - started if started else 0.0
         self._metrics.observe(req.uri_template, req.method, resp.status_code, seconds)
-        access_log.info(
-            "request",
-            extra={
-                "method": req.method,
-                "route": req.uri_template or "<unmatched>",
-                "path": req.path,
-                "status": resp.status_code,
-                "duration_ms": round(seconds * 1000, 3) if started else None,
-                "request_id": getattr(req.context, "request_id", None),
-            },
-        )
+        access_log({
+            "method": req.method,
+            "route": req.uri_template or "<unmatched>",
+            "path": req.path,
+            "status": resp.status_code,
+            "duration_ms": round(seconds * 1000, 3) if started else None,
+            "request_id": getattr(req.context, "request_id", None),
+        })
         token = getattr(req.context, "token", None)
         if token is not None:
             request_id_var.reset(token)

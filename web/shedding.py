@@ -195,7 +195,7 @@ class FrontDoor:
         seconds = self._clock() - started
         method = environ.get("REQUEST_METHOD", "")
         self._metrics.observe(None, method, 503, seconds)
-        access_log.info("request", extra={
+        access_log({
             "method": method, "route": "<shed>", "path": environ.get("PATH_INFO", ""), "status": 503,
             "duration_ms": round(seconds * 1000, 3), "request_id": request_id, "shed": reason})
         self._log_now_and_then()
