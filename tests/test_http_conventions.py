@@ -1,5 +1,10 @@
 """Every status the service can return is JSON {"detail": ..., "error": ...}; request ids, CORS, access log."""
 import logging
+import os
+import pathlib
+import re
+import subprocess
+import sys
 
 import marshmallow
 import pytest
@@ -8,6 +13,9 @@ import webtest
 from app.errors import NotFound, Unauthorized, Unprocessable
 from db.pool import DatabaseUnavailable
 from tests.errors import error
+from web.middleware import new_request_id
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 class Probe:
@@ -129,6 +137,23 @@ def test_request_id_is_echoed_or_generated(app):
     assert len(generated) == 32
     # an unsafe incoming id is replaced rather than echoed into headers and logs
     assert app.get("/health", headers={"X-Request-ID": "x" * 500}).headers["X-Request-ID"] != "x" * 500
+
+
+def test_generated_request_ids_are_unique_hex_and_each_forked_worker_draws_its_own():
+    """32 lowercase hex digits, never repeated within a process; a forked process (a gunicorn
+    worker) does not continue its parent's sequence."""
+    ids = [new_request_id() for _ in range(10_000)]
+    assert len(set(ids)) == 10_000 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    script = ("import os; from web.middleware import new_request_id as n\n"
+              "r, w = os.pipe()\n"
+              "pid = os.fork()\n"
+              "if pid == 0:\n"
+              "    os.write(w, n().encode()); os._exit(0)\n"
+              "os.waitpid(pid, 0); print(n(), os.read(r, 64).decode())")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    parent, child = out.stdout.split()
+    assert parent[:16] != child[:16] and len(child) == 32, out.stderr
 
 
 def test_cors_is_open(app):

@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from typing import Hashable
 
@@ -41,7 +40,7 @@ from db.metrics import POOL_SHED
 from web import responses
 from web.errors import RETRY_AFTER_SECONDS
 from web.metrics import RequestMetrics
-from web.middleware import SAFE_REQUEST_ID, access_log
+from web.middleware import SAFE_REQUEST_ID, access_log, new_request_id
 from web.render import json_text
 
 log = logging.getLogger("app.shedding")
@@ -184,7 +183,7 @@ class FrontDoor:
         if delay:
             time.sleep(delay)  # cooperative in a gevent worker: the held connection costs no CPU
         incoming = environ.get("HTTP_X_REQUEST_ID")
-        request_id = incoming if incoming and SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and SAFE_REQUEST_ID.match(incoming) else new_request_id()
         start_response("503 Service Unavailable", [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(self._body))),
