@@ -15,6 +15,7 @@ from app.scoring.human_points import HumanPointsSettings
 from app.scoring.service import CommunityLookup, ScoringService
 from bench.ab import comparison
 from bench.pgbench_replay import pgbench_script, strip_comments
+from bench.pinned import pin, postgres_pids
 from db.pool import Pool
 from tests import dbutil
 from tests.servers import ROOT
@@ -154,6 +155,52 @@ def test_ab_serves_both_checkouts_and_alternates_the_runs(tmp_path):
         assert re.search(rf"^B against A \(over {addresses}\): req/s [+-][\d.]+%, .*workers [+-][\d.]+% "
                          r"\(runs A [\d.]+-[\d.]+, B [\d.]+-[\d.]+ ms\)", out, re.M), out
     assert re.search(r"waits: .*; checkpoints \d+$", out, re.M), out
+
+
+TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs")
+def test_pinning_sets_every_thread_of_a_process_to_the_cpus_given_and_back():
+    both = os.sched_getaffinity(0)
+    first = min(both)
+    child = subprocess.Popen([sys.executable, "-c", "import threading, time\n"
+                              "threading.Thread(target=time.sleep, args=(30,)).start()\n"
+                              "print(flush=True)\ntime.sleep(30)"], stdout=subprocess.PIPE)
+    try:
+        child.stdout.readline()  # its second thread runs
+        threads = [int(t) for t in os.listdir(f"/proc/{child.pid}/task")]
+        assert len(threads) == 2
+        pin([child.pid], {first})
+        assert [os.sched_getaffinity(t) for t in threads] == [{first}, {first}]
+        pin([child.pid], both)
+        assert [os.sched_getaffinity(t) for t in threads] == [both, both]
+    finally:
+        child.kill()
+        child.wait()
+    pin([child.pid], {first})  # a process gone meanwhile is skipped
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+@pytest.mark.skipif(not TWO_CPUS or os.geteuid() != 0, reason="needs two CPUs and root (PostgreSQL's affinity)")
+def test_pinned_alternates_shared_and_pinned_runs_and_gives_every_process_both_cpus_back(tmp_path):
+    dsn = dbutil.create_database("bench_pinned")
+    try:
+        manifest_path = seed_small(dsn, tmp_path)
+        out = subprocess.run([sys.executable, str(ROOT / "bench" / "pinned.py"), "--dsn", dsn, "--manifest",
+                              str(manifest_path), "--rounds", "2", "--seconds", "1", "--connections", "2",
+                              "--addresses", "3", "--warmups", "0"],
+                             check=True, capture_output=True, text=True, timeout=300).stdout
+    finally:
+        dbutil.drop_database(dsn)
+    runs = re.findall(r"^(shared|pinned): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms \([\d.]+x\), errors (\d+)$",
+                      out, re.M)
+    assert runs == [("shared", "0"), ("pinned", "0"), ("pinned", "0"), ("shared", "0")], out
+    for mode in ("shared", "pinned"):
+        assert re.search(rf"^{mode} \(medians of 2\): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms; "
+                         r"p99 / p50 run by run [\d.]+, [\d.]+$", out, re.M), out
+    both = os.sched_getaffinity(0)
+    assert {pid: os.sched_getaffinity(pid) for pid in postgres_pids()} == {pid: both for pid in postgres_pids()}
 
 
 def test_ab_compares_the_medians_in_percent_with_each_sides_spread_and_ratio():
