@@ -95,7 +95,8 @@ def main() -> None:
                 w = run.wrk(manifest, args.connections, args.seconds, base=base, addresses=args.addresses)
                 results[mode].append(w)
                 print(f"{mode}: {w['rps']:.1f} req/s, p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms "
-                      f"({w['p99'] / w['p50']:.2f}x), errors {w['errors']}", flush=True)
+                      f"({w['p99'] / w['p50']:.2f}x), errors {w['errors']}, CPU ms/request workers "
+                      f"{w['cpu_ms']['workers']:.2f} / PostgreSQL {w['cpu_ms']['postgres']:.2f}", flush=True)
     finally:
         pin(gunicorn + postgres_pids(), both)
         os.sched_setaffinity(0, both)
@@ -104,9 +105,12 @@ def main() -> None:
     for mode, runs in results.items():
         if runs:
             med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
+            workers = statistics.median(r["cpu_ms"]["workers"] for r in runs)
+            postgres = statistics.median(r["cpu_ms"]["postgres"] for r in runs)
             ratios = ", ".join(f"{r['p99'] / r['p50']:.2f}" for r in runs)
             print(f"{mode} (medians of {len(runs)}): {med['rps']:.1f} req/s, p50 {med['p50']:.1f} ms, "
-                  f"p99 {med['p99']:.1f} ms; p99 / p50 run by run {ratios}")
+                  f"p99 {med['p99']:.1f} ms; CPU ms/request workers {workers:.2f} / PostgreSQL {postgres:.2f}; "
+                  f"p99 / p50 run by run {ratios}")
 
 
 if __name__ == "__main__":

@@ -193,12 +193,12 @@ def test_pinned_alternates_shared_and_pinned_runs_and_gives_every_process_both_c
                              check=True, capture_output=True, text=True, timeout=300).stdout
     finally:
         dbutil.drop_database(dsn)
-    runs = re.findall(r"^(shared|pinned): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms \([\d.]+x\), errors (\d+)$",
-                      out, re.M)
+    runs = re.findall(r"^(shared|pinned): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms \([\d.]+x\), errors (\d+), "
+                      r"CPU ms/request workers [\d.]+ / PostgreSQL [\d.]+$", out, re.M)
     assert runs == [("shared", "0"), ("pinned", "0"), ("pinned", "0"), ("shared", "0")], out
     for mode in ("shared", "pinned"):
-        assert re.search(rf"^{mode} \(medians of 2\): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms; "
-                         r"p99 / p50 run by run [\d.]+, [\d.]+$", out, re.M), out
+        assert re.search(rf"^{mode} \(medians of 2\): [\d.]+ req/s, p50 [\d.]+ ms, p99 [\d.]+ ms; CPU ms/request "
+                         r"workers [\d.]+ / PostgreSQL [\d.]+; p99 / p50 run by run [\d.]+, [\d.]+$", out, re.M), out
     both = os.sched_getaffinity(0)
     assert {pid: os.sched_getaffinity(pid) for pid in postgres_pids()} == {pid: both for pid in postgres_pids()}
 
